@@ -1,0 +1,389 @@
+"""The graph writer: normalised records in, node and relationship rows out.
+
+It knows kg's records and schema, never a loader.  ``GraphBatch`` collects
+every row first, de-duplicated by key, so that each store can write a label or
+a relationship type in one bulk operation (the embedded engine's COPY path,
+Neo4j's batched UNWIND).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kg import conditions, schema
+from kg.model import AttackRecords, EventLink, EventRecord, RuleRecord
+from kg.normalise import Check, canonical_field, normalise
+from kg.sources import Pin
+from kg.stores.base import GraphStore
+
+log = logging.getLogger(__name__)
+
+#: Vendor field table used for an event provider's native field names.
+#: Windows event logs use the names Sigma uses; the others are their own.
+EVENT_FIELD_VENDOR = "sigma"
+
+
+@dataclass
+class GraphBatch:
+    """Every node and relationship row of one build, keyed for de-duplication."""
+
+    nodes: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    rels: dict[tuple[str, str, str], dict[tuple, dict[str, Any]]] = field(default_factory=dict)
+    unknown_techniques: dict[str, int] = field(default_factory=dict)
+    unknown_tactics: dict[str, int] = field(default_factory=dict)
+
+    def node(self, label: str, row: Mapping[str, Any]) -> None:
+        spec = schema.NODE_BY_LABEL[label]
+        table = self.nodes.setdefault(label, {})
+        key = row[spec.key]
+        if key not in table:
+            table[key] = {col: row.get(col, _default(typ)) for col, typ in spec.properties}
+
+    def has_node(self, label: str, key: str) -> bool:
+        return key in self.nodes.get(label, {})
+
+    def rel(self, rel_type: str, src: str, dst: str, **props: Any) -> None:
+        spec = schema.REL_BY_NAME[rel_type]
+        src_label, dst_label = self._pair(spec, props.pop("_pair", None))
+        table = self.rels.setdefault((rel_type, src_label, dst_label), {})
+        dedupe = (src, dst) + tuple(_hashable(props.get(col)) for col in spec.columns)
+        if dedupe not in table:
+            row = {"src": src, "dst": dst}
+            for col, typ in spec.properties:
+                row[col] = props.get(col, _default(typ))
+            table[dedupe] = row
+
+    @staticmethod
+    def _pair(spec: schema.RelType, pair: tuple[str, str] | None) -> tuple[str, str]:
+        if pair is not None:
+            return pair
+        if len(spec.pairs) != 1:
+            raise ValueError(f"{spec.name} joins several label pairs: name one")
+        return spec.pairs[0]
+
+    def counts(self) -> dict[str, int]:
+        out = {label: len(rows) for label, rows in self.nodes.items()}
+        for (rel_type, _, _), rows in self.rels.items():
+            out[rel_type] = out.get(rel_type, 0) + len(rows)
+        return out
+
+    def write(self, store: GraphStore) -> None:
+        for spec in schema.NODES:
+            rows = list(self.nodes.get(spec.label, {}).values())
+            if rows:
+                store.write_nodes(spec.label, rows)
+        for (rel_type, src_label, dst_label), table in sorted(self.rels.items()):
+            if table:
+                store.write_rels(rel_type, src_label, dst_label, list(table.values()))
+
+
+def _default(typ: str) -> Any:
+    return {
+        schema.STRING: "",
+        schema.INT: 0,
+        schema.DOUBLE: 0.0,
+        schema.BOOL: False,
+        schema.STRINGS: [],
+    }[typ]
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+# --- ATT&CK -----------------------------------------------------------------
+
+
+def add_attack(batch: GraphBatch, attack: AttackRecords) -> None:
+    shortname_to_id = {t.shortname: t.id for t in attack.tactics}
+    for tactic in attack.tactics:
+        batch.node(
+            "Tactic",
+            {
+                "id": tactic.id,
+                "shortname": tactic.shortname,
+                "name": tactic.name,
+                "stix_id": tactic.stix_id,
+                "domain": tactic.domain,
+                "url": tactic.url,
+                "known": True,
+            },
+        )
+    for tech in attack.techniques:
+        batch.node(
+            "Technique",
+            {
+                "id": tech.id,
+                "name": tech.name,
+                "stix_id": tech.stix_id,
+                "is_subtechnique": tech.is_subtechnique,
+                "parent_id": tech.parent_id,
+                "platforms": list(tech.platforms),
+                "domain": tech.domain,
+                "url": tech.url,
+                "revoked": tech.revoked,
+                "deprecated": tech.deprecated,
+                "known": True,
+                "attack_version": attack.version,
+            },
+        )
+    for tech in attack.techniques:
+        if tech.parent_id:
+            batch.rel("SUBTECHNIQUE_OF", tech.id, tech.parent_id)
+        for shortname in tech.tactics:
+            if shortname in shortname_to_id:
+                batch.rel("IN_TACTIC", tech.id, shortname_to_id[shortname])
+    for dc in attack.data_components:
+        batch.node(
+            "DataComponent",
+            {
+                "id": dc.id,
+                "name": dc.name,
+                "stix_id": dc.stix_id,
+                "data_source": dc.data_source,
+                "revoked": dc.revoked,
+                "deprecated": dc.deprecated,
+            },
+        )
+    for an in attack.analytics:
+        batch.node(
+            "Analytic",
+            {
+                "id": an.id,
+                "name": an.name,
+                "stix_id": an.stix_id,
+                "platforms": list(an.platforms),
+                "description": an.description,
+                "revoked": an.revoked,
+                "deprecated": an.deprecated,
+            },
+        )
+        for ref in an.log_sources:
+            if batch.has_node("DataComponent", ref.data_component):
+                batch.rel(
+                    "USES_COMPONENT", an.id, ref.data_component, name=ref.name, channel=ref.channel
+                )
+    for ds in attack.detection_strategies:
+        batch.node(
+            "DetectionStrategy",
+            {
+                "id": ds.id,
+                "name": ds.name,
+                "stix_id": ds.stix_id,
+                "revoked": ds.revoked,
+                "deprecated": ds.deprecated,
+            },
+        )
+        for tech_id in ds.techniques:
+            if batch.has_node("Technique", tech_id):
+                batch.rel("DETECTED_BY", tech_id, ds.id)
+        for an_id in ds.analytics:
+            if batch.has_node("Analytic", an_id):
+                batch.rel("HAS_ANALYTIC", ds.id, an_id)
+
+
+# --- Rules --------------------------------------------------------------------
+
+
+def _field_node(batch: GraphBatch, name: str, mapped: bool) -> None:
+    batch.node("Field", {"name": name, "mapped": mapped})
+    if mapped:
+        # a field mapped by one vendor's table is mapped, whoever saw it first
+        batch.nodes["Field"][name]["mapped"] = True
+
+
+def _add_check(batch: GraphBatch, uid: str, rel_type: str, check: Check, negated: bool) -> None:
+    _field_node(batch, check.field, check.mapped)
+    batch.node(
+        "Value",
+        {
+            "key": check.key,
+            "field": check.field,
+            "op": str(check.op),
+            "value": check.value,
+            "value_key": check.value_key,
+        },
+    )
+    batch.rel("OF_FIELD", check.key, check.field)
+    batch.rel(
+        rel_type,
+        uid,
+        check.key,
+        native_field=check.native_field,
+        native_op=check.native_op,
+        modifiers=list(check.modifiers),
+        case_sensitive=check.case_sensitive,
+        negated=negated,
+        derived=check.derived,
+    )
+
+
+def _technique_stub(batch: GraphBatch, tech_id: str) -> None:
+    """A technique id the loaded ATT&CK lacks still gets its rules."""
+    if not batch.has_node("Technique", tech_id):
+        batch.unknown_techniques[tech_id] = 0
+        parent = tech_id.split(".")[0] if "." in tech_id else ""
+        batch.node(
+            "Technique",
+            {
+                "id": tech_id,
+                "name": "",
+                "is_subtechnique": bool(parent),
+                "parent_id": parent,
+                "known": False,
+            },
+        )
+    if tech_id in batch.unknown_techniques:
+        batch.unknown_techniques[tech_id] += 1
+
+
+def _tactic_key(batch: GraphBatch, shortname: str) -> str:
+    for key, row in batch.nodes.get("Tactic", {}).items():
+        if row["shortname"] == shortname:
+            return key
+    batch.unknown_tactics[shortname] = batch.unknown_tactics.get(shortname, 0) + 1
+    batch.node(
+        "Tactic", {"id": shortname, "shortname": shortname, "name": shortname, "known": False}
+    )
+    return shortname
+
+
+def rule_row(rule: RuleRecord, pin: Pin | None, has_nested_not: bool) -> dict[str, Any]:
+    return {
+        "uid": rule.uid,
+        "id": rule.id,
+        "vendor": rule.vendor,
+        "title": rule.title,
+        "description": rule.description,
+        "status": rule.status,
+        "level": rule.level,
+        "rule_type": rule.rule_type,
+        "author": rule.author,
+        "date": rule.date,
+        "modified": rule.modified,
+        "path": rule.path,
+        # rule paths are relative to the source folder, which is laid out as the repo
+        "url": rule.url or (pin.blob_url(rule.path) if pin else ""),
+        "language": rule.language,
+        "query": rule.query,
+        "logsource": "; ".join(f"{k}={v}" for k, v in rule.logsource),
+        "data_sources": list(rule.data_sources),
+        "deprecated": rule.deprecated,
+        "building_block": rule.building_block,
+        "parse_status": rule.parse_status,
+        "parse_reason": rule.parse_reason,
+        "has_nested_not": has_nested_not,
+        "licence": rule.licence or (pin.licence if pin else ""),
+    }
+
+
+def add_rules(batch: GraphBatch, rules: Iterable[RuleRecord], pin: Pin | None) -> None:
+    for rule in rules:
+        reading = conditions.read(rule.condition)
+        batch.node("Rule", rule_row(rule, pin, reading.has_nested_not))
+        if pin is not None:
+            batch.rel("FROM_SOURCE", rule.uid, pin.name)
+        for tech_id in rule.techniques:
+            _technique_stub(batch, tech_id)
+            batch.rel("DETECTS", rule.uid, tech_id)
+        for shortname in rule.tactics:
+            batch.rel("TAGGED_TACTIC", rule.uid, _tactic_key(batch, shortname))
+        filtered: dict[tuple[str, str], set[str]] = {}
+        for rel_type, comps, negated in (
+            ("CHECKS", reading.indicators, False),
+            ("CHECKS", reading.negated, True),
+            ("EXCLUDES", reading.exclusions, False),
+        ):
+            for comp in comps:
+                check = normalise(rule.vendor, comp)
+                _add_check(batch, rule.uid, rel_type, check, negated)
+                if not check.derived:
+                    filtered.setdefault((check.field, check.native_field), set()).add(
+                        str(check.op)
+                    )
+        for (fname, native), ops in sorted(filtered.items()):
+            batch.rel("FILTERS", rule.uid, fname, native_field=native, ops=sorted(ops), role="filter")
+        for native in rule.group_by:
+            fname, mapped = canonical_field(rule.vendor, native)
+            _field_node(batch, fname, mapped)
+            batch.rel("FILTERS", rule.uid, fname, native_field=native, ops=[], role="group_by")
+
+
+def add_correlations(batch: GraphBatch, rules: Iterable[RuleRecord]) -> int:
+    """CORRELATES edges by the referenced rule's id or title; returns the unresolved count."""
+    by_ref: dict[tuple[str, str], str] = {}
+    for key, row in batch.nodes.get("Rule", {}).items():
+        by_ref[(row["vendor"], row["id"])] = key
+        by_ref.setdefault((row["vendor"], row["title"]), key)
+    unresolved = 0
+    for rule in rules:
+        for ref in rule.correlates:
+            target = by_ref.get((rule.vendor, ref))
+            if target:
+                batch.rel("CORRELATES", rule.uid, target)
+            else:
+                unresolved += 1
+    return unresolved
+
+
+# --- Events -------------------------------------------------------------------
+
+
+def add_events(batch: GraphBatch, events: Iterable[EventRecord]) -> None:
+    for ev in events:
+        batch.node(
+            "Event",
+            {
+                "key": ev.key,
+                "provider": ev.provider,
+                "event_id": ev.event_id,
+                "title": ev.title,
+                "platform": ev.platform,
+                "channel": ev.channel,
+                "description": ev.description,
+            },
+        )
+        for native in ev.fields:
+            fname, mapped = canonical_field(EVENT_FIELD_VENDOR, native)
+            _field_node(batch, fname, mapped)
+            batch.rel("HAS_FIELD", ev.key, fname, native_field=native)
+
+
+def add_rule_events(batch: GraphBatch, links: Iterable[EventLink]) -> None:
+    for link in links:
+        if batch.has_node("Event", link.event_key) and batch.has_node("Rule", link.source):
+            batch.rel("ON_EVENT", link.source, link.event_key, via=link.via)
+
+
+def add_analytic_events(batch: GraphBatch, attack: AttackRecords, links: Iterable[EventLink]) -> None:
+    """ANALYTIC_EVENT edges, and EXPECTS from each technique through its strategies."""
+    by_analytic: dict[str, list[EventLink]] = {}
+    for link in links:
+        if batch.has_node("Event", link.event_key):
+            by_analytic.setdefault(link.source, []).append(link)
+            batch.rel("ANALYTIC_EVENT", link.source, link.event_key, name=link.via, channel="")
+    for ds in attack.detection_strategies:
+        for an_id in ds.analytics:
+            for link in by_analytic.get(an_id, ()):
+                for tech_id in ds.techniques:
+                    if batch.has_node("Technique", tech_id):
+                        batch.rel("EXPECTS", tech_id, link.event_key, via=an_id)
+
+
+def add_source(batch: GraphBatch, pin: Pin, fingerprint: str, files_seen: int, rules: int) -> None:
+    batch.node(
+        "Source",
+        {
+            "name": pin.name,
+            "version": pin.version,
+            "commit": pin.commit,
+            "url": f"https://github.com/{pin.repo}/tree/{pin.commit}",
+            "licence": pin.licence,
+            "fingerprint": fingerprint,
+            "files_seen": files_seen,
+            "rules_loaded": rules,
+        },
+    )
