@@ -1,0 +1,192 @@
+"""Pieces the Elastic query parsers (EQL, KQL, ES|QL, Lucene) share.
+
+Each parser turns a query string into a :class:`ParsedQuery`: the condition
+tree of native comparisons plus what the query itself says about grouping,
+event categories and indices.  Syntax errors become :class:`QuerySyntaxError`
+with the line and column inside the query, so the loader can name them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from kg.errors import KgError
+from kg.model import And, Comparison, Condition, Not, Op, Or
+from kg.normalise import escape_glob
+
+
+class QuerySyntaxError(KgError):
+    """A query its grammar rejects; ``line`` and ``column`` count from 1 in the query."""
+
+    def __init__(self, reason: str, line: int | None = None, column: int | None = None) -> None:
+        self.reason = reason
+        self.line = line
+        self.column = column
+        where = f"line {line} column {column}: " if line else ""
+        super().__init__(f"{where}{reason}")
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    condition: Condition | None
+    group_by: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()  # EQL event categories (``process where``)
+    indices: tuple[str, ...] = ()  # ES|QL ``FROM`` patterns
+    notes: tuple[str, ...] = ()  # named shortcomings met while reading the query
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRef:
+    name: str
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    kind: str  # string, number, bool, null
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    name: str  # as written, without a trailing ``~``
+    args: tuple[object, ...]
+    insensitive: bool = False  # EQL ``startsWith~``
+
+
+@dataclass
+class Notes:
+    items: list[str] = field(default_factory=list)
+
+    def add(self, what: str) -> None:
+        if what not in self.items:
+            self.items.append(what)
+
+
+def syntax_error(exc: UnexpectedInput, line_offset: int = 0, col_offset: int = 0) -> QuerySyntaxError:
+    """A lark error as a QuerySyntaxError; offsets place a fragment inside its query."""
+    line = getattr(exc, "line", None)
+    column = getattr(exc, "column", None)
+    if isinstance(exc, UnexpectedEOF) or line is None or line < 1:
+        return QuerySyntaxError("unexpected end of query")
+    if line == 1:
+        column = (column or 0) + col_offset
+    line += line_offset
+    if isinstance(exc, UnexpectedCharacters):
+        reason = f"unexpected character {exc.char!r}"
+    elif isinstance(exc, UnexpectedToken):
+        reason = f"unexpected {exc.token.type} {str(exc.token)[:40]!r}"
+    else:
+        reason = type(exc).__name__
+    return QuerySyntaxError(reason, line, column)
+
+
+def all_of(children: list[Condition | None] | tuple[Condition | None, ...]) -> Condition | None:
+    """And of the children, flattening nested Ands and dropping empty ones."""
+    flat: list[Condition] = []
+    for child in children:
+        if child is None:
+            continue
+        flat.extend(child.children if isinstance(child, And) else (child,))
+    if not flat:
+        return None
+    return flat[0] if len(flat) == 1 else And(tuple(flat))
+
+
+def any_of(children: list[Condition | None] | tuple[Condition | None, ...]) -> Condition | None:
+    """Or of the children, flattening nested Ors and dropping empty ones."""
+    flat: list[Condition] = []
+    for child in children:
+        if child is None:
+            continue
+        flat.extend(child.children if isinstance(child, Or) else (child,))
+    if not flat:
+        return None
+    return flat[0] if len(flat) == 1 else Or(tuple(flat))
+
+
+def negate(child: Condition | None) -> Condition | None:
+    return None if child is None else Not(child)
+
+
+def has_wildcard(glob: str) -> bool:
+    stripped = glob.replace("[*]", "").replace("[?]", "")
+    return "*" in stripped or "?" in stripped
+
+
+def glob_or_eq(
+    name: str | None, glob: str, native_op: str, case_sensitive: bool, **extra: object
+) -> Comparison:
+    """A wildcard comparison, or an eq when the glob holds no wildcard."""
+    if has_wildcard(glob):
+        return Comparison(name, Op.WILDCARD, glob, native_op, case_sensitive=case_sensitive, **extra)
+    literal = glob.replace("[*]", "*").replace("[?]", "?")
+    return Comparison(name, Op.EQ, literal, native_op, case_sensitive=case_sensitive, **extra)
+
+
+def literal_glob(text: str) -> str:
+    return escape_glob(text)
+
+
+def backslash_glob(pattern: str, marks: str = "*?") -> str:
+    """A pattern where ``\\`` escapes the next character, as a kg glob.
+
+    ``marks`` are the pattern's wildcard characters; an escaped mark is a
+    literal one.  A backslash before any other character is kept, because in
+    the corpora it is almost always a Windows path separator written once.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if nxt in "*?":
+                out.append(f"[{nxt}]")
+            elif nxt == "\\":
+                out.append("\\")
+            else:
+                out.append("\\" + nxt)
+            i += 2
+            continue
+        if ch in "*?" and ch not in marks:
+            out.append(f"[{ch}]")
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def map_comparisons(node: Condition | None, fn) -> Condition | None:
+    """The tree with every comparison replaced by ``fn(comparison)``."""
+    if node is None:
+        return None
+    if isinstance(node, Comparison):
+        return fn(node)
+    if isinstance(node, Not):
+        return Not(map_comparisons(node.child, fn))
+    kind = type(node)
+    return kind(tuple(map_comparisons(child, fn) for child in node.children))
+
+
+def prefix_fields(node: Condition | None, prefix: str) -> Condition | None:
+    """KQL nested queries name fields relative to the nested path."""
+    return map_comparisons(
+        node,
+        lambda c: dataclasses.replace(c, field=f"{prefix}.{c.field}" if c.field else prefix),
+    )
+
+
+def first_field(args: tuple[object, ...]) -> FieldRef | None:
+    """The first field a function reads, looking inside nested calls."""
+    for arg in args:
+        if isinstance(arg, FieldRef):
+            return arg
+        if isinstance(arg, Call):
+            found = first_field(arg.args)
+            if found:
+                return found
+    return None
