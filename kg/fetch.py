@@ -29,6 +29,7 @@ import re
 import shutil
 import tarfile
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -47,7 +48,9 @@ Progress = Callable[[str, int, int | None], None]
 MARKER = ".kg-fetched.json"
 TIMEOUT = 60.0  # seconds without a byte before a download is abandoned
 _CHUNK = 256 * 1024
-_USER_AGENT = "kg-detections fetch (+https://github.com)"
+_USER_AGENT = "kg-detections/0.1 (kg fetch)"
+#: a partial directory this old was left by a fetch that died; newer ones may be live
+_STALE_SECONDS = 24 * 3600
 
 #: Top-level entries of each repository that kg reads; the rest of an archive
 #: (tests, tooling, Sigma's EVTX samples) is not extracted.
@@ -165,7 +168,9 @@ def fetch_source(
     if final.exists():
         log.warning("%s: %s is incomplete or stale; fetching again", pin.name, final)
         shutil.rmtree(final)
-    work = Path(tempfile.mkdtemp(prefix=f".partial-{pin.name}-{pin.commit}-", dir=root))
+    prefix = f".partial-{pin.name}-{pin.commit}-"
+    _remove_stale(root, prefix)
+    work = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
     try:
         if pin.files:
             digests = _fetch_files(pin, work, base, progress, timeout)
@@ -323,6 +328,14 @@ def _is_complete(path: Path, pin: Pin) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(marker, dict) and marker.get("commit") == pin.commit
+
+
+def _remove_stale(root: Path, prefix: str) -> None:
+    cutoff = time.time() - _STALE_SECONDS
+    for path in root.glob(f"{prefix}*"):
+        if path.is_dir() and path.stat().st_mtime < cutoff:
+            log.debug("removing %s, left by an interrupted fetch", path)
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _publish(work: Path, final: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -101,7 +102,7 @@ def _read_objects(path: Path) -> list[Any]:
         bundle = json.loads(raw)
     except FileNotFoundError:
         raise SourceError(str(path), "no such file") from None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise SourceError(str(path), f"cannot read: {exc}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         line = getattr(exc, "lineno", None)
@@ -146,7 +147,11 @@ def _dicts(obj: Obj, key: str) -> list[Obj]:
 
 def _attack_ref(obj: Obj) -> tuple[str, str]:
     """The ATT&CK id and page of an object, found by source name."""
-    refs = {ref.get("source_name"): ref for ref in _dicts(obj, "external_references")}
+    refs = {
+        ref["source_name"]: ref
+        for ref in _dicts(obj, "external_references")
+        if isinstance(ref.get("source_name"), str)
+    }
     for source in _ATTACK_SOURCES:
         ref = refs.get(source)
         if ref is not None:
@@ -196,12 +201,17 @@ class _Bundle:
                 self.errors.append(f"object #{index}: not a JSON object")
                 continue
             kind = obj.get("type")
-            if kind in _WANTED:
+            if not isinstance(kind, str):
+                self.errors.append(f"object #{index}: 'type' is missing or not a string")
+            elif kind in _WANTED:
                 self.by_type.setdefault(kind, []).append((index, obj))
 
     def records(self, version: str | None) -> AttackRecords:
         domain = self._domain()
-        data_sources = self._names("x-mitre-data-source")
+        data_sources = {
+            stix_id: common.name
+            for stix_id, common in self._read("x-mitre-data-source", lambda o, c: c).items()
+        }
         tactics = self._read("x-mitre-tactic", lambda o, c: self._tactic(o, c, domain))
         data_components = self._read(
             "x-mitre-data-component", lambda o, c: self._data_component(o, c, data_sources)
@@ -369,6 +379,9 @@ class _Bundle:
         detects: dict[str, list[str]] = {}
         for index, rel in self.by_type.get("relationship", ()):
             kind = rel.get("relationship_type")
+            if not isinstance(kind, str):
+                self._broken(index, rel, "'relationship_type' is missing or not a string")
+                continue
             if kind not in ("subtechnique-of", "detects"):
                 continue
             if rel.get("revoked") is True or rel.get("x_mitre_deprecated") is True:
@@ -404,13 +417,6 @@ class _Bundle:
                 techniques[stix_id] = replace(tech, parent_id=parent)
             else:
                 self.errors.append(f"{stix_id} ({tech.id}): sub-technique without a parent")
-
-    def _names(self, kind: str) -> dict[str, str]:
-        return {
-            obj["id"]: obj["name"]
-            for _, obj in self.by_type.get(kind, ())
-            if isinstance(obj.get("id"), str) and isinstance(obj.get("name"), str)
-        }
 
     def _domain(self) -> str:
         """The domain most objects belong to (shared objects list several)."""

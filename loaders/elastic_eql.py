@@ -27,7 +27,7 @@ from lark.exceptions import UnexpectedInput
 
 from kg.model import Comparison, Condition, Op
 from kg.normalise import escape_glob
-from loaders.elastic_tree import (
+from .elastic_tree import (
     Call,
     FieldRef,
     Literal,
@@ -84,7 +84,7 @@ NOT: "not"
 CMP: "==" | "!=" | "<=" | ">=" | "<" | ">" | ":"
 SETOP: "in~" | "in" | "like~" | "like" | "regex~" | "regex" | ":"
 FUNC.2: /(?!(?:not|and|or|in|like|regex|where|by)\b)[A-Za-z_][A-Za-z0-9_]*~?(?=\s*\()/
-NAME: /[A-Za-z_@][A-Za-z0-9_@.\-]*(?:`[^`]*`[A-Za-z0-9_@.\-]*)*/
+NAME: /(?!(?:and|or|not|in|like|regex|where|by|with|until|sequence|sample|true|false|null)(?![\w@.\-]))[A-Za-z_@][A-Za-z0-9_@.\-]*(?:`[^`]*`[A-Za-z0-9_@.\-]*)*/
 ARITH: /[-+*\/%]/
 BACKQ: /`[^`]+`/
 OPTFIELD: /\?[A-Za-z_@`][A-Za-z0-9_@.\-`]*/
@@ -247,7 +247,7 @@ def _join_steps(items: list) -> ParsedQuery:
     for kind, *rest in items:
         if kind == "by":
             group_by.extend(rest[0])
-        elif kind in ("step", "until"):
+        elif kind in ("step", "until", "missing"):
             query, options = rest
             for option in options:
                 if option[0] == "by":

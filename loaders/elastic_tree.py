@@ -77,6 +77,8 @@ def syntax_error(exc: UnexpectedInput, line_offset: int = 0, col_offset: int = 0
     line += line_offset
     if isinstance(exc, UnexpectedCharacters):
         reason = f"unexpected character {exc.char!r}"
+    elif isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
+        reason = "unexpected end of query"
     elif isinstance(exc, UnexpectedToken):
         reason = f"unexpected {exc.token.type} {str(exc.token)[:40]!r}"
     else:
@@ -131,12 +133,13 @@ def literal_glob(text: str) -> str:
     return escape_glob(text)
 
 
-def backslash_glob(pattern: str, marks: str = "*?") -> str:
+def backslash_glob(pattern: str, marks: str = "*?", keep_unknown: bool = True) -> str:
     """A pattern where ``\\`` escapes the next character, as a kg glob.
 
     ``marks`` are the pattern's wildcard characters; an escaped mark is a
-    literal one.  A backslash before any other character is kept, because in
-    the corpora it is almost always a Windows path separator written once.
+    literal one.  With ``keep_unknown`` a backslash before any other character
+    is kept, because in ES|QL patterns it is almost always a Windows path
+    separator written once; without it (Lucene) it escapes that character.
     """
     out: list[str] = []
     i = 0
@@ -149,7 +152,7 @@ def backslash_glob(pattern: str, marks: str = "*?") -> str:
             elif nxt == "\\":
                 out.append("\\")
             else:
-                out.append("\\" + nxt)
+                out.append("\\" + nxt if keep_unknown else nxt)
             i += 2
             continue
         if ch in "*?" and ch not in marks:

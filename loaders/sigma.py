@@ -29,7 +29,8 @@ How a detection item becomes comparisons:
 * ``fieldref`` → ``eq`` whose value is the referenced field's name;
 * a field-less value (keyword) → ``match`` with field ``None``, value a glob;
 * value-transforming modifiers (``base64``, ``base64offset``, ``windash``,
-  ``wide``, ``utf16*``, ``expand``...) keep the author's value;
+  ``wide``, ``utf16*``, ``expand``...) keep the author's value (``utf16le``, which
+  pySigma 1.5 lacks, is read as its equivalent ``wide`` and recorded so);
   ``cased`` makes the comparison case-sensitive; ``all`` joins the values
   with AND; ``neq`` wraps the item in NOT.  Every modifier the author wrote is
   kept in ``Comparison.modifiers``, in order.
@@ -154,6 +155,9 @@ def _parse_file(relpath: str, data: bytes) -> FileResult:
     for number, doc in enumerate(docs, 1):
         if not isinstance(doc, dict):
             return _failed(relpath, f"YAML document {number} is a {type(doc).__name__}, not a map")
+    if b"utf16le" in data:
+        for doc in docs:
+            _spell_utf16le_as_wide(doc)
     text = data.decode("utf-8", errors="replace")
     try:
         parsed = _pysigma_objects(docs)
@@ -161,6 +165,21 @@ def _parse_file(relpath: str, data: bytes) -> FileResult:
     except (SigmaError, RuleError) as exc:
         return _failed(relpath, _describe(exc))
     return FileResult(relpath, "loaded", rules=rules)
+
+
+def _spell_utf16le_as_wide(node: Any) -> None:
+    """The spec's ``utf16le`` is pySigma's ``wide`` (the same encoding), which pySigma 1.5
+    knows under that name only; rename it in place so the rule loads."""
+    if isinstance(node, list):
+        for child in node:
+            _spell_utf16le_as_wide(child)
+    elif isinstance(node, dict):
+        for key in list(node):
+            child = node[key]
+            if isinstance(key, str) and "|utf16le" in key:
+                del node[key]
+                node[key.replace("|utf16le", "|wide")] = child
+            _spell_utf16le_as_wide(child)
 
 
 def _pysigma_objects(docs: list[dict[str, Any]]) -> list[SigmaRuleBase]:

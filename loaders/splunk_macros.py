@@ -25,6 +25,10 @@ MAX_DEPTH = 12
 
 # ```text``` is SPL's inline comment
 _COMMENT = re.compile(r"```.*?```", re.DOTALL)
+# quoted strings pass through whole, so a backtick inside one is no macro call
+_MACRO_SCAN = re.compile(
+    r'(?P<quoted>"(?:\\.|[^"\\])*"?)|(?P<call>`[^`]*`)|(?P<tick>`)|(?P<text>[^"`]+)', re.DOTALL
+)
 _ARITY = re.compile(r"^(?P<name>[^()]+)\((?P<n>\d+)\)$")
 
 
@@ -132,25 +136,17 @@ class _Expander:
         self.notes: list[str] = []
 
     def expand(self, text: str, depth: int) -> str:
+        if "`" not in text:
+            return text
         out: list[str] = []
-        i, quoted = 0, False
-        while i < len(text):
-            ch = text[i]
-            if quoted and ch == "\\":
-                out.append(text[i : i + 2])
-                i += 2
-                continue
-            if ch == '"':
-                quoted = not quoted
-            elif ch == "`" and not quoted:
-                end = text.find("`", i + 1)
-                if end > i:
-                    out.append(" " + self._call(text[i + 1 : end], depth) + " ")
-                    i = end + 1
-                    continue
-                self.notes.append("unbalanced backtick")
-            out.append(ch)
-            i += 1
+        for match in _MACRO_SCAN.finditer(text):
+            piece = match.group(0)
+            if match.lastgroup == "call":
+                out.append(" " + self._call(piece[1:-1], depth) + " ")
+            else:
+                if match.lastgroup == "tick":
+                    self.notes.append("unbalanced backtick")
+                out.append(piece)
         return "".join(out)
 
     def _call(self, call: str, depth: int) -> str:

@@ -137,9 +137,13 @@ class _ToCondition(Transformer):
         op = "=" if op == "==" else op
         return value_comparison(field, op, value, case_sensitive, self.is_derived(field))
 
-    def in_list(self, field_in: Token, values=None):  # noqa: ANN001, ANN201
+    def empty(self) -> None:
+        return None
+
+    def in_list(self, field_in: Token, *values: Token) -> Condition | None:
         field = str(field_in).split()[0]
-        items = [unquote(str(v)) for v in (values.children if values is not None else [])]
+        # security_content has stray commas in lists: IN (,"a","b",)
+        items = [unquote(str(v)) for v in values if v.type != "COMMA"]
         derived = self.is_derived(field)
         return join(Or, [value_comparison(field, "=", v, False, derived) for v in items])
 

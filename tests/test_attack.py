@@ -6,6 +6,7 @@ import copy
 import gzip
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -166,10 +167,9 @@ def test_duplicate_attack_id_keeps_the_first(tmp_path):
     twin["id"] = _stix("attack-pattern", 88)
     bundle["objects"].append(twin)
     records = load_bundle(_write(tmp_path, bundle), "18.1")
-    assert f"{_stix('attack-pattern', 88)}: T1059 is also {_stix('attack-pattern', 11)}; skipped" in (
-        records.errors
-    )
-    assert [t.stix_id for t in records.techniques if t.id == "T1059"] == [_stix("attack-pattern", 11)]
+    first, twin_id = _stix("attack-pattern", 11), _stix("attack-pattern", 88)
+    assert f"{twin_id}: T1059 is also {first}; skipped" in records.errors
+    assert [t.stix_id for t in records.techniques if t.id == "T1059"] == [first]
 
 
 def test_not_json_names_the_file(tmp_path):
@@ -183,6 +183,13 @@ def test_not_json_names_the_file(tmp_path):
 def test_missing_file_names_the_file(tmp_path):
     path = tmp_path / "nowhere.json.gz"
     with pytest.raises(SourceError, match="nowhere.json.gz: no such file"):
+        load_bundle(path, "18.1")
+
+
+def test_cut_gzip_names_the_file(tmp_path):
+    path = tmp_path / "enterprise-attack.json.gz"
+    path.write_bytes(gzip.compress(FIXTURE.read_bytes())[:200])
+    with pytest.raises(SourceError, match="enterprise-attack.json.gz: cannot read"):
         load_bundle(path, "18.1")
 
 
@@ -265,3 +272,24 @@ def test_enterprise_powershell_and_its_detection():
     analytics = {a.id: a for a in records.analytics}
     assert strategies[0].analytics
     assert all(a in analytics for a in strategies[0].analytics)
+
+
+def _mutations():
+    bundle = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    for index, obj in enumerate(bundle["objects"]):
+        for key in obj:
+            for bad in (7, {"k": "v"}, None):
+                yield index, key, bad
+
+
+def test_wrong_types_anywhere_change_nothing_silently(tmp_path, mini):
+    """Any field set to a wrong type either leaves the records as they were or is reported."""
+    path = tmp_path / "bundle.json"
+    clean = replace(mini, errors=())
+    for index, key, bad in _mutations():
+        bundle = _fixture_bundle()
+        bundle["objects"][index][key] = bad
+        path.write_text(json.dumps(bundle), encoding="utf-8")
+        records = load_bundle(path, "18.1")  # never raises
+        changed = replace(records, errors=()) != clean
+        assert not changed or len(records.errors) > len(mini.errors), (index, key, bad)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -75,7 +76,7 @@ def mirror() -> Iterator[Mirror]:
             pass  # keep pytest output clean
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     yield state
@@ -196,7 +197,7 @@ def test_archive_that_is_not_gzip_names_the_url(mirror, tmp_path):
 def test_bundle_that_is_not_json_is_a_failed_download(mirror, tmp_path):
     path = f"/mitre-attack/attack-stix-data/{COMMIT}/enterprise-attack/enterprise-attack-18.1.json"
     mirror.files[path] = b'{"type": "bundle", "objects": ['
-    with pytest.raises(FetchError, match="enterprise-attack-18.1.json: downloaded file is not JSON"):
+    with pytest.raises(FetchError, match="attack-18.1.json: downloaded file is not JSON"):
         fetch_all([ATTACK], mirror.url, cache=tmp_path)
 
 
@@ -244,3 +245,14 @@ def test_mirror_keeps_github_paths():
         f"http://mirror:8080/gh/elastic/detection-rules/tar.gz/{COMMIT}"
     )
     assert source_url(ELASTIC.archive_url, None) == ELASTIC.archive_url
+
+
+def test_partial_directory_of_a_dead_fetch_is_cleared(mirror, tmp_path):
+    _serve_elastic(mirror)
+    sources = tmp_path / "sources"
+    dead = sources / f".partial-elastic-{COMMIT}-dead"
+    (dead / "elastic").mkdir(parents=True)
+    os.utime(dead, (0, 0))
+    fetch_all([ELASTIC], mirror.url, cache=tmp_path)
+    assert not dead.exists()
+    assert not [p for p in sources.iterdir() if p.name.startswith(".partial-")]

@@ -1,0 +1,57 @@
+"""Cold parse time of the Elastic corpus against tomllib alone reading the same files.
+
+Run: .venv/bin/python bench/bench_elastic.py [runs]   (KG_CORPORA or shared/corpora)
+Each run is a fresh interpreter, so lark grammars are built inside the timing.
+Prints the median of the runs for both, and their ratio.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+
+from kg.settings import corpora_dir
+
+_TOML = """
+import time, tomllib
+from pathlib import Path
+from kg.loaders.elastic import LOADER
+files = LOADER.discover(Path({root!r}))
+blobs = [Path(f.path).read_bytes() for f in files]
+t = time.perf_counter()
+for b in blobs:
+    tomllib.loads(b.decode("utf-8"))
+print(time.perf_counter() - t)
+"""
+
+_LOADER = """
+import time
+from pathlib import Path
+t0 = time.perf_counter()
+from kg.loaders.elastic import LOADER
+files = LOADER.discover(Path({root!r}))
+blobs = [(f, Path(f.path).read_bytes()) for f in files]
+t = time.perf_counter()
+results = [LOADER.parse(f, b, None) for f, b in blobs]
+print(time.perf_counter() - t)
+"""
+
+
+def _time(code: str) -> float:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    root = str(corpora_dir() / "elastic")
+    toml = statistics.median(_time(_TOML.format(root=root)) for _ in range(runs))
+    full = statistics.median(_time(_LOADER.format(root=root)) for _ in range(runs))
+    print(f"elastic corpus, {runs} cold runs, median seconds")
+    print(f"  tomllib only      {toml:6.2f}")
+    print(f"  elastic loader    {full:6.2f}   ({full / toml:.1f}x tomllib)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,566 @@
+"""The Python API: the technique card, the rules behind every count, overlap and gaps.
+
+Every answer comes from a canned query in ``cypher/``; this module only binds parameters,
+runs the queries and assembles their rows into frozen dataclasses.  Lists that come out of
+``collect()`` are sorted here, because neither engine promises an order inside a
+``collect`` and the JSON of a card must be the same on both stores.
+
+Deprecated rules still carry what their authors learned, so the card lists them, flagged,
+and counts them; ``include_deprecated=False`` leaves them out.  Coverage and gap answers
+leave deprecated rules and revoked or deprecated techniques out unless asked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kg import cypher
+from kg.errors import QueryError
+from kg.stores.base import GraphStore, Row
+
+log = logging.getLogger(__name__)
+
+ENTERPRISE = "enterprise-attack"
+
+T = TypeVar("T")
+
+
+# --- result records -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TechniqueInfo:
+    id: str
+    name: str
+    is_subtechnique: bool
+    parent_id: str
+    tactics: tuple[str, ...]
+    platforms: tuple[str, ...]
+    attack_version: str
+    url: str
+    revoked: bool
+    deprecated: bool
+    known: bool
+    subtechniques: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CardEvent:
+    """A catalogue event the technique's rules read; ``expected``: ATT&CK expects it too."""
+
+    key: str
+    provider: str
+    event_id: str
+    title: str
+    platform: str
+    rules: int
+    vendors: tuple[str, ...]
+    via: tuple[str, ...]
+    expected: bool
+
+
+@dataclass(frozen=True)
+class CardField:
+    """A canonical field, the vendor-native names behind it, its operators and samples."""
+
+    field: str
+    mapped: bool
+    rules: int
+    native: tuple[tuple[str, tuple[str, ...]], ...]  # (vendor, native names), by vendor
+    ops: tuple[tuple[str, int], ...]  # (op, rules), most used first
+    samples: tuple[str, ...]  # the field's most used indicator values
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A Value the technique's rules check (or exclude), with its corpus reach."""
+
+    key: str
+    field: str
+    op: str
+    value: str
+    value_key: str
+    rules: int
+    vendors: tuple[str, ...]
+    corpus_reach: int
+    specific: bool  # no rule outside the technique checks it
+
+
+@dataclass(frozen=True)
+class RuleRef:
+    """A rule, with its author and link; the extras are filled by the query that found it."""
+
+    vendor: str
+    uid: str
+    id: str
+    title: str
+    status: str
+    level: str
+    url: str
+    deprecated: bool
+    author: str
+    parse_status: str = ""
+    techniques: tuple[str, ...] = ()
+    natives: tuple[str, ...] = ()
+    native_ops: tuple[str, ...] = ()
+    via: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CardTotals:
+    rules: int
+    deprecated_rules: int
+    events: int
+    fields: int
+    indicators: int
+    exclusions: int
+
+
+@dataclass(frozen=True)
+class TechniqueCard:
+    technique: TechniqueInfo
+    events: tuple[CardEvent, ...]
+    fields: tuple[CardField, ...]
+    indicators: tuple[Indicator, ...]
+    exclusions: tuple[Indicator, ...]
+    rules: tuple[RuleRef, ...]
+    totals: CardTotals
+    include_subtechniques: bool
+    include_deprecated: bool
+
+    def rules_by_vendor(self) -> dict[str, tuple[RuleRef, ...]]:
+        vendors = sorted({rule.vendor for rule in self.rules})
+        return {v: tuple(r for r in self.rules if r.vendor == v) for v in vendors}
+
+
+@dataclass(frozen=True)
+class SharedValue:
+    key: str
+    field: str
+    op: str
+    value: str
+    vendors: tuple[str, ...]
+    vendor_count: int
+    rules: int
+
+
+@dataclass(frozen=True)
+class RulePair:
+    rule_a: str
+    vendor_a: str
+    title_a: str
+    rule_b: str
+    vendor_b: str
+    title_b: str
+    shared: int
+    indicators_a: int
+    indicators_b: int
+    jaccard: float
+
+
+@dataclass(frozen=True)
+class Overlap:
+    technique: str
+    values: tuple[SharedValue, ...]
+    pairs: tuple[RulePair, ...]
+
+
+@dataclass(frozen=True)
+class UncoveredTechnique:
+    id: str
+    name: str
+    is_subtechnique: bool
+    parent_id: str
+    tactics: tuple[str, ...]
+    platforms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SingleVendorTechnique:
+    id: str
+    name: str
+    vendor: str
+    rules: int
+    tactics: tuple[str, ...]
+    platforms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ParentChildGap:
+    id: str
+    name: str
+    gap: str  # parent_uncovered | children_uncovered
+    parent_rules: int
+    children: int
+    covered_children: int
+
+
+@dataclass(frozen=True)
+class ExpectedEventGap:
+    technique: str
+    name: str
+    event: str
+    provider: str
+    event_id: str
+    title: str
+    via: tuple[str, ...]
+    technique_rules: int
+
+
+@dataclass(frozen=True)
+class Gaps:
+    uncovered: tuple[UncoveredTechnique, ...]
+    single_vendor: tuple[SingleVendorTechnique, ...]
+    parent_child: tuple[ParentChildGap, ...]
+    expected_events: tuple[ExpectedEventGap, ...]
+
+
+@dataclass(frozen=True)
+class Detectable:
+    id: str
+    name: str
+    rules: int
+    vendors: tuple[str, ...]
+    rule_uids: tuple[str, ...]
+    events: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VendorCoverage:
+    vendor: str
+    techniques: int
+    only_vendor: int
+
+
+@dataclass(frozen=True)
+class TacticCoverage:
+    tactic_id: str
+    tactic: str
+    name: str
+    techniques: int
+    uncovered: int
+    single_vendor: int
+    multi_vendor: int
+    vendors: tuple[VendorCoverage, ...]
+
+
+@dataclass(frozen=True)
+class TechniqueCoverage:
+    id: str
+    name: str
+    is_subtechnique: bool
+    parent_id: str
+    rules: int
+    vendors: tuple[str, ...]
+    tactics: tuple[str, ...]
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+@cache
+def _query(name: str) -> cypher.CannedQuery:
+    return cypher.load(name)
+
+
+def _record(cls: type[T], row: Mapping[str, Any]) -> T:
+    """Build ``cls`` from the row's columns of the same names; lists become sorted tuples."""
+    values = {}
+    for spec in fields(cls):  # type: ignore[arg-type]
+        if spec.name not in row:
+            continue
+        value = row[spec.name]
+        if isinstance(value, list):
+            value = tuple(sorted(value, key=str))
+        values[spec.name] = value
+    return cls(**values)
+
+
+def _technique_id(technique: str) -> str:
+    return technique.strip().upper()
+
+
+# --- the knowledge base --------------------------------------------------------------
+
+
+class KnowledgeBase:
+    """Questions about detection coverage, answered by the canned queries on a store."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+
+    @classmethod
+    def open(
+        cls,
+        neo4j_uri: str | None = None,
+        path: str | Path | None = None,
+        user: str = "neo4j",
+        password: str | None = None,
+    ) -> KnowledgeBase:
+        """Open a Neo4j server (``neo4j_uri``) or the embedded store (``path`` or default)."""
+        from kg.stores import open_store
+
+        store = open_store(
+            neo4j_uri=neo4j_uri,
+            user=user,
+            password=password,
+            path=Path(path) if path is not None else None,
+            read_only=True,
+        )
+        return cls(store)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(self, name: str, **params: Any) -> list[Row]:
+        """Run the canned query ``name`` with ``params`` (checked against its header)."""
+        query = _query(name)
+        log.debug("running %s with %s", name, params)
+        return self.store.run(query.text, query.bind(params))
+
+    def _rows(self, cls: type[T], name: str, **params: Any) -> tuple[T, ...]:
+        return tuple(_record(cls, row) for row in self.run(name, **params))
+
+    # --- the technique card ----------------------------------------------------------
+
+    def technique(
+        self,
+        technique: str,
+        include_subtechniques: bool = True,
+        include_deprecated: bool = True,
+        limit: int = 25,
+        samples: int = 3,
+    ) -> TechniqueCard:
+        """The card of one technique; ``limit`` caps fields, indicators and exclusions."""
+        tid = _technique_id(technique)
+        found = self.run("card_technique", technique=tid)
+        if not found:
+            raise QueryError(f"technique {tid!r} is not in the graph")
+        scope = {
+            "technique": tid,
+            "include_subtechniques": include_subtechniques,
+            "include_deprecated": include_deprecated,
+        }
+        totals = self.run("card_totals", **scope)[0]
+        return TechniqueCard(
+            technique=_record(TechniqueInfo, found[0]),
+            events=self._rows(CardEvent, "card_events", **scope),
+            fields=self._fields(scope, limit, samples),
+            indicators=self._rows(Indicator, "card_indicators", limit=limit, **scope),
+            exclusions=self._rows(Indicator, "card_exclusions", limit=limit, **scope),
+            rules=self._rows(RuleRef, "card_rules", **scope),
+            totals=_record(CardTotals, totals),
+            include_subtechniques=include_subtechniques,
+            include_deprecated=include_deprecated,
+        )
+
+    def _fields(self, scope: Mapping[str, Any], limit: int, samples: int) -> tuple[CardField, ...]:
+        ops: dict[str, list[tuple[str, int]]] = {}
+        for row in self.run("card_field_ops", **scope):
+            ops.setdefault(row["field"], []).append((row["op"], row["rules"]))
+        values: dict[str, list[str]] = {}
+        for row in self.run("card_field_samples", **scope):
+            # rows come most used first within a field: the first few are its samples
+            kept = values.setdefault(row["field"], [])
+            if len(kept) < samples:
+                kept.append(row["value"])
+        out = []
+        for row in self.run("card_fields", limit=limit, **scope):
+            name = row["field"]
+            out.append(
+                CardField(
+                    field=name,
+                    mapped=bool(row["mapped"]),
+                    rules=row["rules"],
+                    native=_natives_by_vendor(row["natives"]),
+                    ops=tuple(sorted(ops.get(name, []), key=lambda item: (-item[1], item[0]))),
+                    samples=tuple(values.get(name, [])),
+                    roles=tuple(sorted(row["roles"])),
+                )
+            )
+        return tuple(out)
+
+    # --- expansions ------------------------------------------------------------------
+
+    def rules_behind(
+        self,
+        technique: str | None = None,
+        *,
+        event: str | None = None,
+        field: str | None = None,
+        op: str = "",
+        value: str | None = None,
+        exclusion: str | None = None,
+        include_subtechniques: bool = True,
+        include_deprecated: bool = True,
+    ) -> tuple[RuleRef, ...]:
+        """The rules behind one count of a card: give exactly one of event, field (with an
+        optional op), value or exclusion (Value keys).  Without ``technique``, a value or
+        exclusion gives the rules behind its corpus reach."""
+        chosen = [k for k, v in (("event", event), ("field", field), ("value", value),
+                                  ("exclusion", exclusion)) if v is not None]
+        if len(chosen) != 1:
+            raise QueryError(f"rules_behind: give one of event, field, value, exclusion; got {chosen}")
+        if technique is None:
+            if value is not None:
+                return self._rows(RuleRef, "rules_behind_value_corpus", key=value,
+                                  include_deprecated=include_deprecated)
+            if exclusion is not None:
+                return self._rows(RuleRef, "rules_behind_exclusion_corpus", key=exclusion,
+                                  include_deprecated=include_deprecated)
+            raise QueryError(f"rules_behind: {chosen[0]} needs a technique")
+        scope = {
+            "technique": _technique_id(technique),
+            "include_subtechniques": include_subtechniques,
+            "include_deprecated": include_deprecated,
+        }
+        if event is not None:
+            return self._rows(RuleRef, "rules_behind_event", event=event, **scope)
+        if field is not None:
+            return self._rows(RuleRef, "rules_behind_field", field=field, op=op, **scope)
+        if value is not None:
+            return self._rows(RuleRef, "rules_behind_value", key=value, **scope)
+        return self._rows(RuleRef, "rules_behind_exclusion", key=exclusion, **scope)
+
+    # --- overlap, coverage, gaps -----------------------------------------------------
+
+    def overlap(
+        self,
+        technique: str,
+        include_subtechniques: bool = True,
+        include_deprecated: bool = False,
+        limit: int = 25,
+    ) -> Overlap:
+        """Indicator values rules of several vendors share, and the most similar rule pairs."""
+        scope = {
+            "technique": _technique_id(technique),
+            "include_subtechniques": include_subtechniques,
+            "include_deprecated": include_deprecated,
+            "limit": limit,
+        }
+        return Overlap(
+            technique=scope["technique"],
+            values=self._rows(SharedValue, "overlap_values", **scope),
+            pairs=self._rows(RulePair, "overlap_rule_pairs", **scope),
+        )
+
+    def coverage_by_vendor_tactic(
+        self,
+        domain: str = ENTERPRISE,
+        include_subtechniques: bool = True,
+        include_deprecated: bool = False,
+    ) -> tuple[TacticCoverage, ...]:
+        """Per tactic: techniques covered by no vendor, one, several, and by each vendor."""
+        params = {
+            "domain": domain,
+            "include_subtechniques": include_subtechniques,
+            "include_deprecated": include_deprecated,
+        }
+        by_tactic: dict[str, list[VendorCoverage]] = {}
+        for row in self.run("coverage_vendor_tactic", **params):
+            by_tactic.setdefault(row["tactic_id"], []).append(_record(VendorCoverage, row))
+        return tuple(
+            TacticCoverage(
+                tactic_id=row["tactic_id"],
+                tactic=row["tactic"],
+                name=row["name"],
+                techniques=row["techniques"],
+                uncovered=row["uncovered"],
+                single_vendor=row["single_vendor"],
+                multi_vendor=row["multi_vendor"],
+                vendors=tuple(by_tactic.get(row["tactic_id"], ())),
+            )
+            for row in self.run("coverage_tactic", **params)
+        )
+
+    def coverage_techniques(
+        self,
+        domain: str = ENTERPRISE,
+        vendor: str = "",
+        include_subtechniques: bool = True,
+        include_deprecated: bool = False,
+    ) -> tuple[TechniqueCoverage, ...]:
+        """Every technique with the rules (of ``vendor``, or all) detecting it directly."""
+        return self._rows(
+            TechniqueCoverage,
+            "coverage_techniques",
+            domain=domain,
+            vendor=vendor,
+            include_subtechniques=include_subtechniques,
+            include_deprecated=include_deprecated,
+        )
+
+    def gaps(
+        self,
+        domain: str = ENTERPRISE,
+        tactic: str = "",
+        platform: str = "",
+        include_subtechniques: bool = True,
+        include_deprecated: bool = False,
+        technique: str = "",
+        limit: int = 200,
+    ) -> Gaps:
+        """Uncovered and single-vendor techniques, lopsided parent/child coverage, and
+        events ATT&CK expects that no rule of the technique reads (``limit`` rows)."""
+        filters = {
+            "domain": domain,
+            "tactic": tactic,
+            "platform": platform,
+            "include_subtechniques": include_subtechniques,
+            "include_deprecated": include_deprecated,
+        }
+        return Gaps(
+            uncovered=self._rows(UncoveredTechnique, "gaps_uncovered", **filters),
+            single_vendor=self._rows(SingleVendorTechnique, "gaps_single_vendor", **filters),
+            parent_child=self._rows(
+                ParentChildGap,
+                "gaps_parent_child",
+                domain=domain,
+                include_deprecated=include_deprecated,
+            ),
+            expected_events=self._rows(
+                ExpectedEventGap,
+                "gaps_expected_events",
+                technique=_technique_id(technique) if technique else "",
+                include_subtechniques=include_subtechniques,
+                include_deprecated=include_deprecated,
+                limit=limit,
+            ),
+        )
+
+    def detectable_with(
+        self,
+        events: Sequence[str],
+        domain: str = ENTERPRISE,
+        include_deprecated: bool = False,
+    ) -> tuple[Detectable, ...]:
+        """Techniques with at least one rule that reads only events from ``events``."""
+        return self._rows(
+            Detectable,
+            "detectable_with",
+            events=list(events),
+            domain=domain,
+            include_deprecated=include_deprecated,
+        )
+
+
+def _natives_by_vendor(natives: Sequence[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``["sigma:Image", "elastic:process.name"]`` → ``(("elastic", (...)), ("sigma", (...)))``."""
+    grouped: dict[str, set[str]] = {}
+    for item in natives:
+        # a vendor name never holds ':', a native field name may (Splunk eval output)
+        vendor, _, native = item.partition(":")
+        grouped.setdefault(vendor, set()).add(native)
+    return tuple((vendor, tuple(sorted(grouped[vendor]))) for vendor in sorted(grouped))
