@@ -279,9 +279,12 @@ def _call_predicate(call: Call) -> Condition | None:
     target = call.args[0] if call.args else None
     constants = [a.value for a in call.args[1:] if isinstance(a, Literal)]
     if not isinstance(target, FieldRef) or not constants:
-        found = first_field(call.args)
+        found = first_field(call.args[:1])
+        other = first_field(call.args[1:])
         if found is None:
             return None
+        if other is not None:  # startsWith~(host.name, user.name): a field against a field
+            return Comparison(found.name, Op.EQ, other.name, call.name, ("fieldref", name), derived=True)
         return Comparison(found.name, Op.MATCH, "", call.name, (name,), derived=True)
     cs = not call.insensitive
     op = call.name + ("~" if call.insensitive else "")

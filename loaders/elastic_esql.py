@@ -130,6 +130,9 @@ def _target(operand: object) -> _Operand | None:
         inner = _target(operand.args[0]) if len(operand.args) == 1 else None
         if name in _CASE_FOLDS and inner:
             return dataclasses.replace(inner, modifiers=inner.modifiers + (name,), folded=True)
+        if inner and (name.startswith("to_") or name.startswith("::")):
+            # a type conversion still tests the field's own value
+            return dataclasses.replace(inner, modifiers=inner.modifiers + (name,))
         found = first_field(operand.args)
         if found:
             return _Operand(found.name, (name,), derived=True)
@@ -306,7 +309,7 @@ def _call_predicate(call: Call) -> Condition | None:
         return None
     if name in ("match", "match_phrase", "qstr", "kql") and constants:
         return _make(target, Op.MATCH, constants[0], name, False)
-    shapes = {"starts_with": "{}*", "ends_with": "*{}"}
+    shapes = {"starts_with": "{}*", "ends_with": "*{}", "contains": "*{}*"}
     if name in shapes and constants:
         glob = shapes[name].format(constants[0].replace("*", "[*]").replace("?", "[?]"))
         return glob_or_eq(

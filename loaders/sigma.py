@@ -59,6 +59,7 @@ from sigma.conditions import (
     ConditionNOT,
     ConditionOR,
     ConditionSelector,
+    SigmaCondition,
 )
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaConditionError, SigmaError
@@ -96,6 +97,8 @@ _DETECTION_KEY = re.compile(r"^detection\s*:", re.MULTILINE)
 _SPELLING = {"ignorecase": "i", "multiline": "m", "dotall": "s"}
 _POSITION = {"contains": ("*", "*"), "startswith": ("", "*"), "endswith": ("*", "")}
 _RANGE = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+_PARSED: dict[str, Any] = {}  # condition text → pySigma parse tree, see _parsed()
+_PARSED_LIMIT = 4096
 
 
 class SigmaLoader:
@@ -334,7 +337,7 @@ def _tree(relpath: str, detections: SigmaDetections) -> Condition | None:
     trees: list[Condition] = []
     for number, condition in enumerate(detections.parsed_condition, 1):
         try:
-            tree = builder.condition(condition.parse(postprocess=False))
+            tree = builder.condition(_parsed(condition))
         except SigmaError as exc:
             where = f"condition {number} '{condition.condition}'"
             raise RuleError(f"{where}: {_describe(exc)}") from exc
@@ -342,6 +345,21 @@ def _tree(relpath: str, detections: SigmaDetections) -> Condition | None:
             raise RuleError(f"condition {number} '{condition.condition}' selects no detection")
         trees.append(tree)
     return _join(Or, trees)
+
+
+def _parsed(condition: SigmaCondition) -> ConditionItem:
+    """pySigma's parse tree of a condition, shared by every rule with the same text.
+
+    The tree is only read here (identifiers and selectors are resolved by
+    :class:`_TreeBuilder`), so the copy pySigma makes for its own post-processing
+    is not needed; the same few hundred condition texts recur across the corpus.
+    """
+    tree = _PARSED.get(condition.condition)
+    if tree is None:
+        tree = condition.parse(postprocess=False)
+        if len(_PARSED) < _PARSED_LIMIT:
+            _PARSED[condition.condition] = tree
+    return tree
 
 
 def _join(kind: type[And] | type[Or], children: list[Condition]) -> Condition | None:

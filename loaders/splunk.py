@@ -110,7 +110,8 @@ def _record(relpath: str, doc: dict, macros: dict[str, Macro]) -> tuple[RuleReco
         parse_status=parse_status,  # type: ignore[arg-type]
         parse_reason=reason,
     )
-    return rule, "; ".join(dict.fromkeys(reading.notes))
+    notes = reading.notes + tuple(f"stage not parsed: {u}" for u in reading.unparsed)
+    return rule, "; ".join(dict.fromkeys(notes))
 
 
 class SplunkLoader:

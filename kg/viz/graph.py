@@ -195,12 +195,16 @@ def build_overlap(
             node = _technique_node(other["technique"], other["name"] or "")
             if b.fits([node.id]):
                 b.add(node)
-                b.link(value_node.id, node.id, "ALSO_SERVES", f"{other['rules']} rules")
+                b.link(value_node.id, node.id, "ALSO_SERVES", _rules_text(other["rules"]))
     _annotate_rule_indicators(b)
     total = 1 + len(values) + len({r["uid"] for r in rows})
     total += len({r["technique"] for r in others})
     title = f"Rule overlap for {technique} {name}".strip()
     return b.view(title, total, complete=len(values) < QUERY_CAP)
+
+
+def _rules_text(count: int) -> str:
+    return "1 rule" if count == 1 else f"{count} rules"
 
 
 def _annotate_rule_indicators(b: _Builder) -> None:
@@ -300,7 +304,9 @@ def value_view(
     params = {"field": field_name, "op": op, "value": value, "limit": QUERY_CAP}
     rows = _run(store, "viz_value_rows", params)
     if not rows:
-        raise QueryError(f"no rule checks {field_name} {op} {value!r} (fields are canonical ECS names)")
+        raise QueryError(
+            f"no rule checks {field_name} {op} {value!r} (fields are canonical ECS names)"
+        )
     return build_value(rows, limit)
 
 
