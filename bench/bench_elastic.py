@@ -28,7 +28,6 @@ print(time.perf_counter() - t)
 _LOADER = """
 import time
 from pathlib import Path
-t0 = time.perf_counter()
 from kg.loaders.elastic import LOADER
 files = LOADER.discover(Path({root!r}))
 blobs = [(f, Path(f.path).read_bytes()) for f in files]
@@ -46,8 +45,11 @@ def _time(code: str) -> float:
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     root = str(corpora_dir() / "elastic")
-    toml = statistics.median(_time(_TOML.format(root=root)) for _ in range(runs))
-    full = statistics.median(_time(_LOADER.format(root=root)) for _ in range(runs))
+    tomls, fulls = [], []
+    for _ in range(runs):  # interleaved, so a busy machine slows both alike
+        tomls.append(_time(_TOML.format(root=root)))
+        fulls.append(_time(_LOADER.format(root=root)))
+    toml, full = statistics.median(tomls), statistics.median(fulls)
     print(f"elastic corpus, {runs} cold runs, median seconds")
     print(f"  tomllib only      {toml:6.2f}")
     print(f"  elastic loader    {full:6.2f}   ({full / toml:.1f}x tomllib)")

@@ -286,10 +286,11 @@ def _map_events(
 
     rule_links: list[EventLink] = []
     stats: dict[str, dict[str, int]] = {}
+    known = frozenset(event.key for event in catalogue)
     for rule in rules:
         vendor_stats = stats.setdefault(rule.vendor, {"rules": 0, "mapped": 0})
         vendor_stats["rules"] += 1
-        keys, reason = event_map.rule_events(rule, catalogue)
+        keys, reason = event_map.rule_events(rule, known)
         if keys:
             vendor_stats["mapped"] += 1
             rule_links.extend(EventLink(rule.uid, key, via) for key, via in keys)
@@ -302,10 +303,11 @@ def _map_events(
         for an in attack.analytics:
             for ref in an.log_sources:
                 a_stats["log_sources"] += 1
-                key = event_map.analytic_event(ref, catalogue)
-                if key:
+                keys = event_map.analytic_events(ref, known)
+                if keys:
                     a_stats["resolved"] += 1
-                    analytic_links.append(EventLink(an.id, key, f"{ref.name} {ref.channel}".strip()))
+                    via = f"{ref.name} {ref.channel}".strip()
+                    analytic_links.extend(EventLink(an.id, key, via) for key in keys)
                 else:
                     why = f"unresolved: {ref.name}"
                     a_stats[why] = a_stats.get(why, 0) + 1

@@ -20,13 +20,16 @@ _OPS = [op.value for op in Op]
 @click.command("viz")
 @store_options
 @click.argument("technique", required=False)
-@click.option("--rule", "rule", help="Show one rule's neighbourhood (uid such as sigma:<id>, or id).")
+@click.option(
+    "--rule", "rule", help="Show one rule's neighbourhood (uid such as sigma:<id>, or id)."
+)
 @click.option(
     "--value",
     "value",
     nargs=3,
     metavar="FIELD OP VALUE",
-    help=f"Show the rules behind one indicator; FIELD is canonical (ECS), OP one of {', '.join(_OPS)}.",
+    help="Show the rules behind one indicator; FIELD is canonical (ECS), OP one of "
+    + ", ".join(_OPS),
 )
 @click.option(
     "-o",

@@ -24,7 +24,7 @@ import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from functools import cache
 from importlib import resources
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 import yaml
 
@@ -34,7 +34,7 @@ ESF = "Apple Endpoint Security"
 AUDITD = "auditd"
 
 #: What ``rule_events`` accepts as the catalogue: records, or anything answering ``key in``.
-Catalogue = Union[Iterable[EventRecord], Mapping[str, EventRecord], Collection[str]]
+Catalogue = Iterable[EventRecord] | Mapping[str, EventRecord] | Collection[str]
 
 _NUMBER = re.compile(r"\b\d+\b")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -100,9 +100,7 @@ def table_events(vendor: str) -> set[str]:
     return found
 
 
-def _keep(
-    candidates: Iterable[tuple[str, str]], keys: Collection[str], reason: str
-) -> RuleEvents:
+def _keep(candidates: Iterable[tuple[str, str]], keys: Collection[str], reason: str) -> RuleEvents:
     wanted = list(dict.fromkeys(candidates))
     kept = [(key, via) for key, via in wanted if key in keys]
     if kept:
@@ -140,9 +138,7 @@ def _values(rule: RuleRecord, fields: Collection[str]) -> list[str]:
 
 def _id_events(spec: Mapping, ids: Iterable[str], via: str) -> list[tuple[str, str]]:
     overrides = spec.get("ids") or {}
-    return [
-        (event_key(overrides.get(i, spec["provider"]), i), f"{via} EventID={i}") for i in ids
-    ]
+    return [(event_key(overrides.get(i, spec["provider"]), i), f"{via} EventID={i}") for i in ids]
 
 
 # --- rules -----------------------------------------------------------------------------------
@@ -242,10 +238,14 @@ def elastic_events(rule: RuleRecord, keys: Collection[str]) -> RuleEvents:
             by_type = (conf["categories"].get(os_name) or {}).get(category) or {}
             chosen = [t for t in sorted(types) if t in by_type] or ["*"]
             for event_type in chosen:
-                via = f"elastic {os_name} {category}" + ("" if event_type == "*" else f" {event_type}")
+                via = f"elastic {os_name} {category}" + (
+                    "" if event_type == "*" else f" {event_type}"
+                )
                 found += [(key, via) for key in by_type.get(event_type, ())]
-    reason = "no event category" if not categories else (
-        f"category not mapped: {'/'.join(sorted(oses))} {'/'.join(sorted(categories))}"
+    reason = (
+        "no event category"
+        if not categories
+        else (f"category not mapped: {'/'.join(sorted(oses))} {'/'.join(sorted(categories))}")
     )
     return _keep(found, keys, reason)
 
@@ -290,7 +290,9 @@ def splunk_events(rule: RuleRecord, keys: Collection[str]) -> RuleEvents:
     found = []
     for joined in rule.data_sources:
         for name in re.split(r"\s+(?:AND|OR)\s+", joined.strip()):
-            found += [(key, f"splunk data_source {name}") for key in splunk_data_source_events(name)]
+            found += [
+                (key, f"splunk data_source {name}") for key in splunk_data_source_events(name)
+            ]
     names = ", ".join(rule.data_sources[:2])
     return _keep(found, keys, f"data source not mapped: {names}")
 
@@ -308,7 +310,11 @@ def analytic_events(log_source: LogSourceRef, catalogue: Catalogue) -> list[str]
     if "events" in spec:
         candidates = list(spec["events"])
     elif spec["channel"] == "event_ids":
-        ids = _NUMBER.findall(channel) if ("EventCode" in channel or not _WORD.search(channel)) else []
+        ids = (
+            _NUMBER.findall(channel)
+            if ("EventCode" in channel or not _WORD.search(channel))
+            else []
+        )
         overrides = spec.get("ids") or {}
         candidates = [event_key(overrides.get(i, spec["provider"]), i) for i in ids]
     elif spec["channel"] == "syscalls":

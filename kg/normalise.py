@@ -68,7 +68,7 @@ class Check:
 
 
 def value_node_key(field: str, op: Op | str, value_key: str) -> str:
-    return f"{field} {op} {value_key}"
+    return f"{field} {op.value if isinstance(op, Op) else op} {value_key}"
 
 
 def _read_tsv(name: str) -> list[list[str]]:

@@ -26,6 +26,26 @@ log = logging.getLogger(__name__)
 EVENT_FIELD_VENDOR = "sigma"
 
 
+def _default(typ: str) -> Any:
+    return {
+        schema.STRING: "",
+        schema.INT: 0,
+        schema.DOUBLE: 0.0,
+        schema.BOOL: False,
+        schema.STRINGS: [],
+    }[typ]
+
+
+#: per label: key column and (column, default) pairs; per relationship type likewise
+_NODE_COLUMNS = {
+    spec.label: (spec.key, tuple((col, _default(typ)) for col, typ in spec.properties))
+    for spec in schema.NODES
+}
+_REL_COLUMNS = {
+    spec.name: tuple((col, _default(typ)) for col, typ in spec.properties) for spec in schema.RELS
+}
+
+
 @dataclass
 class GraphBatch:
     """Every node and relationship row of one build, keyed for de-duplication."""
@@ -34,35 +54,28 @@ class GraphBatch:
     rels: dict[tuple[str, str, str], dict[tuple, dict[str, Any]]] = field(default_factory=dict)
     unknown_techniques: dict[str, int] = field(default_factory=dict)
     unknown_tactics: dict[str, int] = field(default_factory=dict)
+    tactic_by_shortname: dict[str, str] = field(default_factory=dict)
 
     def node(self, label: str, row: Mapping[str, Any]) -> None:
-        spec = schema.NODE_BY_LABEL[label]
+        key_col, columns = _NODE_COLUMNS[label]
         table = self.nodes.setdefault(label, {})
-        key = row[spec.key]
+        key = row[key_col]
         if key not in table:
-            table[key] = {col: row.get(col, _default(typ)) for col, typ in spec.properties}
+            table[key] = {col: _copy(row.get(col, default)) for col, default in columns}
 
     def has_node(self, label: str, key: str) -> bool:
         return key in self.nodes.get(label, {})
 
     def rel(self, rel_type: str, src: str, dst: str, **props: Any) -> None:
-        spec = schema.REL_BY_NAME[rel_type]
-        src_label, dst_label = self._pair(spec, props.pop("_pair", None))
-        table = self.rels.setdefault((rel_type, src_label, dst_label), {})
-        dedupe = (src, dst) + tuple(_hashable(props.get(col)) for col in spec.columns)
+        pair = props.pop("_pair", None) or _single_pair(rel_type)
+        table = self.rels.setdefault((rel_type, *pair), {})
+        columns = _REL_COLUMNS[rel_type]
+        values = [_copy(props.get(col, default)) for col, default in columns]
+        dedupe = (src, dst, *(tuple(v) if isinstance(v, list) else v for v in values))
         if dedupe not in table:
             row = {"src": src, "dst": dst}
-            for col, typ in spec.properties:
-                row[col] = props.get(col, _default(typ))
+            row.update(zip((col for col, _ in columns), values))
             table[dedupe] = row
-
-    @staticmethod
-    def _pair(spec: schema.RelType, pair: tuple[str, str] | None) -> tuple[str, str]:
-        if pair is not None:
-            return pair
-        if len(spec.pairs) != 1:
-            raise ValueError(f"{spec.name} joins several label pairs: name one")
-        return spec.pairs[0]
 
     def counts(self) -> dict[str, int]:
         out = {label: len(rows) for label, rows in self.nodes.items()}
@@ -80,18 +93,16 @@ class GraphBatch:
                 store.write_rels(rel_type, src_label, dst_label, list(table.values()))
 
 
-def _default(typ: str) -> Any:
-    return {
-        schema.STRING: "",
-        schema.INT: 0,
-        schema.DOUBLE: 0.0,
-        schema.BOOL: False,
-        schema.STRINGS: [],
-    }[typ]
+def _copy(value: Any) -> Any:
+    # defaults are shared; a list must not be
+    return list(value) if isinstance(value, (list, tuple)) else value
 
 
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+def _single_pair(rel_type: str) -> tuple[str, str]:
+    spec = schema.REL_BY_NAME[rel_type]
+    if len(spec.pairs) != 1:
+        raise ValueError(f"{rel_type} joins several label pairs: name one")
+    return spec.pairs[0]
 
 
 # --- ATT&CK -----------------------------------------------------------------
@@ -202,7 +213,7 @@ def _add_check(batch: GraphBatch, uid: str, rel_type: str, check: Check, negated
         {
             "key": check.key,
             "field": check.field,
-            "op": str(check.op),
+            "op": check.op.value,
             "value": check.value,
             "value_key": check.value_key,
         },
@@ -241,9 +252,13 @@ def _technique_stub(batch: GraphBatch, tech_id: str) -> None:
 
 
 def _tactic_key(batch: GraphBatch, shortname: str) -> str:
-    for key, row in batch.nodes.get("Tactic", {}).items():
-        if row["shortname"] == shortname:
-            return key
+    if not batch.tactic_by_shortname:
+        batch.tactic_by_shortname.update(
+            (row["shortname"], key) for key, row in batch.nodes.get("Tactic", {}).items()
+        )
+    if shortname in batch.tactic_by_shortname:
+        return batch.tactic_by_shortname[shortname]
+    batch.tactic_by_shortname[shortname] = shortname
     batch.unknown_tactics[shortname] = batch.unknown_tactics.get(shortname, 0) + 1
     batch.node(
         "Tactic", {"id": shortname, "shortname": shortname, "name": shortname, "known": False}

@@ -84,7 +84,9 @@ NOT: "not"
 CMP: "==" | "!=" | "<=" | ">=" | "<" | ">" | ":"
 SETOP: "in~" | "in" | "like~" | "like" | "regex~" | "regex" | ":"
 FUNC.2: /(?!(?:not|and|or|in|like|regex|where|by)\b)[A-Za-z_][A-Za-z0-9_]*~?(?=\s*\()/
-NAME: /(?!(?:and|or|not|in|like|regex|where|by|with|until|sequence|sample|true|false|null)(?![\w@.\-]))[A-Za-z_@][A-Za-z0-9_@.\-]*(?:`[^`]*`[A-Za-z0-9_@.\-]*)*/
+KW_GUARD: /(?!(?:and|or|not|in|like|regex|where|by|with|until|sequence|sample)(?![\w@.\-]))/
+LIT_GUARD: /(?!(?:true|false|null)(?![\w@.\-]))/
+NAME: KW_GUARD LIT_GUARD /[A-Za-z_@][A-Za-z0-9_@.\-]*(?:`[^`]*`[A-Za-z0-9_@.\-]*)*/
 ARITH: /[-+*\/%]/
 BACKQ: /`[^`]+`/
 OPTFIELD: /\?[A-Za-z_@`][A-Za-z0-9_@.\-`]*/
@@ -284,7 +286,9 @@ def _call_predicate(call: Call) -> Condition | None:
         if found is None:
             return None
         if other is not None:  # startsWith~(host.name, user.name): a field against a field
-            return Comparison(found.name, Op.EQ, other.name, call.name, ("fieldref", name), derived=True)
+            return Comparison(
+                found.name, Op.EQ, other.name, call.name, ("fieldref", name), derived=True
+            )
         return Comparison(found.name, Op.MATCH, "", call.name, (name,), derived=True)
     cs = not call.insensitive
     op = call.name + ("~" if call.insensitive else "")
@@ -311,12 +315,16 @@ def _compare(left: object, op: str, right: object) -> Condition | None:
     if not isinstance(left, FieldRef):
         return None  # constant against constant
     if isinstance(right, FieldRef):
-        test = Comparison(left.name, Op.EQ, right.name, op, ("fieldref",), case_sensitive=op in ("==", "!="))
+        test = Comparison(
+            left.name, Op.EQ, right.name, op, ("fieldref",), case_sensitive=op in ("==", "!=")
+        )
         return negate(test) if op == "!=" else test
     if isinstance(right, Call):
         found = first_field(right.args)
         value = found.name if found else right.name
-        return Comparison(left.name, Op.EQ, value, op, ("fieldref", right.name.lower()), derived=True)
+        return Comparison(
+            left.name, Op.EQ, value, op, ("fieldref", right.name.lower()), derived=True
+        )
     return _field_literal(left.name, op, right)
 
 

@@ -312,9 +312,7 @@ def _call_predicate(call: Call) -> Condition | None:
     shapes = {"starts_with": "{}*", "ends_with": "*{}", "contains": "*{}*"}
     if name in shapes and constants:
         glob = shapes[name].format(constants[0].replace("*", "[*]").replace("?", "[?]"))
-        return glob_or_eq(
-            target.field, glob, name, not target.folded, modifiers=target.modifiers
-        )
+        return glob_or_eq(target.field, glob, name, not target.folded, modifiers=target.modifiers)
     if name == "cidr_match" and constants:
         return any_of([_make(target, Op.CIDR, v, name, False) for v in constants])
     if name == "mv_contains" and constants:

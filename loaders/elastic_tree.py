@@ -9,13 +9,12 @@ with the line and column inside the query, so the loader can name them.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from kg.errors import KgError
 from kg.model import And, Comparison, Condition, Not, Op, Or
-from kg.normalise import escape_glob
 
 
 class QuerySyntaxError(KgError):
@@ -57,16 +56,9 @@ class Call:
     insensitive: bool = False  # EQL ``startsWith~``
 
 
-@dataclass
-class Notes:
-    items: list[str] = field(default_factory=list)
-
-    def add(self, what: str) -> None:
-        if what not in self.items:
-            self.items.append(what)
-
-
-def syntax_error(exc: UnexpectedInput, line_offset: int = 0, col_offset: int = 0) -> QuerySyntaxError:
+def syntax_error(
+    exc: UnexpectedInput, line_offset: int = 0, col_offset: int = 0
+) -> QuerySyntaxError:
     """A lark error as a QuerySyntaxError; offsets place a fragment inside its query."""
     line = getattr(exc, "line", None)
     column = getattr(exc, "column", None)
@@ -124,13 +116,11 @@ def glob_or_eq(
 ) -> Comparison:
     """A wildcard comparison, or an eq when the glob holds no wildcard."""
     if has_wildcard(glob):
-        return Comparison(name, Op.WILDCARD, glob, native_op, case_sensitive=case_sensitive, **extra)
+        return Comparison(
+            name, Op.WILDCARD, glob, native_op, case_sensitive=case_sensitive, **extra
+        )
     literal = glob.replace("[*]", "*").replace("[?]", "?")
     return Comparison(name, Op.EQ, literal, native_op, case_sensitive=case_sensitive, **extra)
-
-
-def literal_glob(text: str) -> str:
-    return escape_glob(text)
 
 
 def backslash_glob(pattern: str, marks: str = "*?", keep_unknown: bool = True) -> str:

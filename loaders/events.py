@@ -103,16 +103,23 @@ def provider_specs() -> dict[str, ProviderSpec]:
         table = _read_table(name)
         if "types" in table:
             specs[table["provider"]] = ProviderSpec(
-                table["provider"], table["platform"], table.get("channel", ""),
+                table["provider"],
+                table["platform"],
+                table.get("channel", ""),
                 events=_esf_events(table),
             )
             continue
         for provider, spec in table["providers"].items():
             events = {str(k): _authored_event(v) for k, v in (spec.get("events") or {}).items()}
             specs[provider] = ProviderSpec(
-                provider, spec["platform"], spec.get("channel", ""), spec.get("ossem", ""),
-                spec.get("sysmon_schema", ""), spec.get("ctid", ""),
-                bool(spec.get("ossem_titled_only")), events,
+                provider,
+                spec["platform"],
+                spec.get("channel", ""),
+                spec.get("ossem", ""),
+                spec.get("sysmon_schema", ""),
+                spec.get("ctid", ""),
+                bool(spec.get("ossem_titled_only")),
+                events,
             )
     return specs
 
@@ -231,8 +238,9 @@ def _read_ossem_provider(
         draft.title = draft.title or title
         draft.fallback_title = draft.fallback_title or fallback
         draft.description = draft.description or _first_paragraph(doc.get("description"))
-        draft.add_fields([str(f.get("name") or "") for f in doc.get("event_fields") or ()
-                          if isinstance(f, dict)])
+        draft.add_fields(
+            [str(f.get("name") or "") for f in doc.get("event_fields") or () if isinstance(f, dict)]
+        )
         report.files.append(FileResult(relpath, "loaded"))
 
 
@@ -295,12 +303,20 @@ def _provider_records(
             report.note("events without a readable title, left out")
             log.debug("no readable title for %s:%s", spec.name, event_id)
             continue
-        description = draft.description or (ctid.get(event_id, "") if ctid.get(event_id) != title
-                                             else "")
-        records.append(EventRecord(
-            provider=spec.name, event_id=event_id, title=title, platform=spec.platform,
-            channel=spec.channel, description=description, fields=tuple(draft.fields),
-        ))
+        description = draft.description or (
+            ctid.get(event_id, "") if ctid.get(event_id) != title else ""
+        )
+        records.append(
+            EventRecord(
+                provider=spec.name,
+                event_id=event_id,
+                title=title,
+                platform=spec.platform,
+                channel=spec.channel,
+                description=description,
+                fields=tuple(draft.fields),
+            )
+        )
     return records
 
 

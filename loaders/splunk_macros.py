@@ -27,7 +27,8 @@ MAX_DEPTH = 12
 _COMMENT = re.compile(r"```.*?```", re.DOTALL)
 # quoted strings pass through whole, so a backtick inside one is no macro call
 _MACRO_SCAN = re.compile(
-    r'(?P<quoted>"(?:\\.|[^"\\])*"?)|(?P<call>`[^`]*`)|(?P<tick>`)|(?P<text>[^"`]+)', re.DOTALL
+    r'(?P<quoted>"(?:\\.|[^"\\])*"?)|(?P<call>`[^`]*`)|(?P<tick>`)|(?P<text>(?:\\.|[^"`\\])+|\\)',
+    re.DOTALL,
 )
 _ARITY = re.compile(r"^(?P<name>[^()]+)\((?P<n>\d+)\)$")
 

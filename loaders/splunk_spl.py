@@ -49,8 +49,9 @@ class SplReading:
     summary: str  # what the search does when it filters on nothing
 
 
-_PIPE_SCAN = re.compile(r'"(?:\\.|[^"\\])*"?|\[|\]|\||[^"\[\]|]+', re.DOTALL)
-_WORD_SCAN = re.compile(r'"(?:\\.|[^"\\])*"?|\(|\)|[^\s"()]+|\s+', re.DOTALL)
+# a backslash escapes the next character outside quotes too: *\"privileged\":true*
+_PIPE_SCAN = re.compile(r'\\.|"(?:\\.|[^"\\])*"?|\[|\]|\||[^"\[\]|\\]+', re.DOTALL)
+_WORD_SCAN = re.compile(r'"(?:\\.|[^"\\])*"?|\(|\)|(?:\\.|[^\s"()\\])+|\s+|\\', re.DOTALL)
 
 
 def split_pipeline(text: str) -> list[str]:
@@ -79,20 +80,18 @@ def split_pipeline(text: str) -> list[str]:
 def hide_subsearches(text: str) -> tuple[str, int]:
     """Top-level ``[...]`` replaced by an opaque mark, and how many there were."""
     out: list[str] = []
-    depth, count, quoted = 0, 0, False
-    for ch in text:
-        if depth == 0:
-            if ch == '"':
-                quoted = not quoted
-            if ch == "[" and not quoted:
-                depth, count = 1, count + 1
-                out.append(f" {SUBSEARCH_MARK} ")
-                continue
-            out.append(ch)
-        elif ch == "[":
+    depth, count = 0, 0
+    for match in _PIPE_SCAN.finditer(text):
+        piece = match.group(0)
+        if piece == "[":
             depth += 1
-        elif ch == "]":
+            if depth == 1:
+                count += 1
+                out.append(f" {SUBSEARCH_MARK} ")
+        elif piece == "]" and depth:
             depth -= 1
+        elif depth == 0:
+            out.append(piece)
     return "".join(out), count
 
 

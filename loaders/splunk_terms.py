@@ -7,6 +7,7 @@ wildcard, so a literal ``?`` is escaped in the kg glob.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -17,6 +18,7 @@ from lark.exceptions import LarkError
 from kg.model import And, Comparison, Condition, Not, Op, Or
 
 SUBSEARCH_MARK = "__kg_subsearch__"
+_IN_TAIL = re.compile(r"\s+in\s*\($", re.IGNORECASE)
 
 # time bounds and tstats node selectors narrow the events, they test no field
 _NOT_FIELDS = frozenset(
@@ -32,10 +34,8 @@ class TermsError(Exception):
     """The text is not SPL search terms kg can read."""
 
 
-@cache
-def _parser() -> Lark:
-    grammar = (Path(__file__).parent / "grammars" / "spl_search.lark").read_text("utf-8")
-    return Lark(grammar, parser="lalr")
+def _always_raw(_field: str) -> bool:
+    return False
 
 
 def unquote(text: str) -> str:
@@ -109,9 +109,10 @@ def _value(token: Token) -> tuple[str, bool]:
 
 @v_args(inline=True)
 class _ToCondition(Transformer):
-    def __init__(self, is_derived: Callable[[str], bool]) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.is_derived = is_derived
+        # set per parse: the transformer runs inside the LALR parser (no tree is built)
+        self.is_derived: Callable[[str], bool] = _always_raw
 
     def start(self, conj: Condition | None = None) -> Condition | None:
         return conj
@@ -141,7 +142,7 @@ class _ToCondition(Transformer):
         return None
 
     def in_list(self, field_in: Token, *values: Token) -> Condition | None:
-        field = str(field_in).split()[0]
+        field = _IN_TAIL.sub("", str(field_in)).strip('"')
         # security_content has stray commas in lists: IN (,"a","b",)
         items = [unquote(str(v)) for v in values if v.type != "COMMA"]
         derived = self.is_derived(field)
@@ -156,8 +157,18 @@ class _ToCondition(Transformer):
 
 def parse_terms(text: str, is_derived: Callable[[str], bool]) -> Condition | None:
     """Search terms as a condition tree (None when they test nothing)."""
+    parser, transformer = _parser()
+    transformer.is_derived = is_derived
     try:
-        tree = _parser().parse(text)
+        return parser.parse(text)
     except LarkError as exc:
         raise TermsError(str(exc).splitlines()[0]) from exc
-    return _ToCondition(is_derived).transform(tree)
+    finally:
+        transformer.is_derived = _always_raw
+
+
+@cache
+def _parser() -> tuple[Lark, _ToCondition]:
+    grammar = (Path(__file__).parent / "grammars" / "spl_search.lark").read_text("utf-8")
+    transformer = _ToCondition()
+    return Lark(grammar, parser="lalr", transformer=transformer), transformer

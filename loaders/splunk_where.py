@@ -49,12 +49,6 @@ class Opaque:
     """An expression kg does not read (arithmetic, concatenation...)."""
 
 
-@cache
-def _parser() -> Lark:
-    grammar = (Path(__file__).parent / "grammars" / "spl_eval.lark").read_text("utf-8")
-    return Lark(grammar, parser="lalr")
-
-
 def like_to_glob(pattern: str) -> str:
     """SQL LIKE → kg glob: ``%`` → ``*``, ``_`` → ``?``, literal ``*``/``?`` escaped."""
     out: list[str] = []
@@ -140,9 +134,10 @@ class _Reader:
 
 @v_args(inline=True)
 class _Build(Transformer):
-    def __init__(self, reader: _Reader) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.r = reader
+        # set per parse: the transformer runs inside the LALR parser (no tree is built)
+        self.r = _Reader(lambda _field: False)
 
     def start(self, expr):  # noqa: ANN001, ANN201 - lark callbacks
         return self.r.truth(expr)
@@ -195,9 +190,16 @@ class _Build(Transformer):
 
 def parse_where(text: str, is_derived: Callable[[str], bool]) -> tuple[Condition | None, list[str]]:
     """A ``where`` expression as a condition tree, with notes on what was dropped."""
+    parser, build = _parser()
+    reader = build.r = _Reader(is_derived)
     try:
-        tree = _parser().parse(text)
+        return parser.parse(text), reader.notes
     except LarkError as exc:
         raise TermsError(str(exc).splitlines()[0]) from exc
-    reader = _Reader(is_derived)
-    return _Build(reader).transform(tree), reader.notes
+
+
+@cache
+def _parser() -> tuple[Lark, _Build]:
+    grammar = (Path(__file__).parent / "grammars" / "spl_eval.lark").read_text("utf-8")
+    build = _Build()
+    return Lark(grammar, parser="lalr", transformer=build), build

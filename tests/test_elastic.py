@@ -22,7 +22,7 @@ def load(toml: str, relpath: str = "rules/windows/test_rule.toml"):
     return LOADER.parse(SourceFile(f"/x/{relpath}", relpath), data, None)
 
 
-RULE = '''\
+RULE = """\
 [metadata]
 creation_date = "2023/01/11"
 integration = ["endpoint"]
@@ -58,7 +58,7 @@ name = "Python"
 [rule.threat.tactic]
 id = "TA0005"
 name = "Defense Evasion"
-'''
+"""
 
 
 def rule_toml(query: str, language: str = "eql", type_: str = "eql", extra: str = "") -> str:
@@ -91,7 +91,9 @@ def test_eql_sequence_joins_steps_in_order_and_groups_by_its_by_fields():
 
 
 def test_eql_negated_group_is_a_not_over_an_or():
-    parsed = elastic_eql.parse('process where not (process.name : "a.exe" or user.id == "S-1-5-18")')
+    parsed = elastic_eql.parse(
+        'process where not (process.name : "a.exe" or user.id == "S-1-5-18")'
+    )
     assert parsed.condition == Not(
         Or(
             (
@@ -174,6 +176,18 @@ def test_eql_missing_event_step_and_trailing_pipe_quirks():
     assert parsed.notes == ("eql pipe ignored: tail",)
 
 
+def test_eql_function_of_two_fields_is_a_derived_fieldref():
+    parsed = elastic_eql.parse("iam where startsWith~(host.name, user.name)")
+    assert parsed.condition == cmp(
+        "host.name",
+        Op.EQ,
+        "user.name",
+        "startsWith",
+        modifiers=("fieldref", "startswith"),
+        derived=True,
+    )
+
+
 def test_eql_syntax_error_names_line_and_column():
     with pytest.raises(QuerySyntaxError) as info:
         elastic_eql.parse('process where\n  process.name == "a" and and')
@@ -201,7 +215,9 @@ def test_kql_nested_value_group_binds_every_value_to_the_field():
 
 
 def test_kql_ranges_exists_and_keywords_in_any_case():
-    parsed = elastic_kql.parse('destination.port >= 1024 AND user.name:* and NOT @timestamp < "now"')
+    parsed = elastic_kql.parse(
+        'destination.port >= 1024 AND user.name:* and NOT @timestamp < "now"'
+    )
     assert parsed.condition == And(
         (
             cmp("destination.port", Op.RANGE, ">=1024", ">="),
@@ -229,11 +245,20 @@ def test_kql_nested_query_prefixes_fields():
 
 
 def test_lucene_operators_regex_and_negated_group():
-    parsed = elastic_lucene.parse("event.category:process AND NOT user.name:(root OR admin*) AND a:/2[0-9]{3}/")
+    parsed = elastic_lucene.parse(
+        "event.category:process AND NOT user.name:(root OR admin*) AND a:/2[0-9]{3}/"
+    )
     assert parsed.condition == And(
         (
             cmp("event.category", Op.EQ, "process", ":"),
-            Not(Or((cmp("user.name", Op.EQ, "root", ":"), cmp("user.name", Op.WILDCARD, "admin*", ":")))),
+            Not(
+                Or(
+                    (
+                        cmp("user.name", Op.EQ, "root", ":"),
+                        cmp("user.name", Op.WILDCARD, "admin*", ":"),
+                    )
+                )
+            ),
             cmp("a", Op.REGEX, "2[0-9]{3}", ":"),
         )
     )
@@ -268,15 +293,20 @@ def test_esql_eval_and_stats_outputs_are_derived_and_stats_by_groups():
 
 def test_esql_like_rlike_in_is_not_null_and_not():
     parsed = elastic_esql.parse(
-        "FROM logs-* | WHERE TO_LOWER(process.name) LIKE \"py*\" AND process.args RLIKE \".*-c.*\""
-        " AND user.name IN (\"a\", \"b\") AND process.parent.name IS NOT NULL"
-        " AND NOT file.path LIKE \"/tmp/*\" AND process.pid NOT IN (1)"
+        'FROM logs-* | WHERE TO_LOWER(process.name) LIKE "py*" AND process.args RLIKE ".*-c.*"'
+        ' AND user.name IN ("a", "b") AND process.parent.name IS NOT NULL'
+        ' AND NOT file.path LIKE "/tmp/*" AND process.pid NOT IN (1)'
     )
     assert parsed.condition == And(
         (
             cmp("process.name", Op.WILDCARD, "py*", "like", modifiers=("to_lower",)),
             cmp("process.args", Op.REGEX, ".*-c.*", "rlike", cs=True),
-            Or((cmp("user.name", Op.EQ, "a", "in", cs=True), cmp("user.name", Op.EQ, "b", "in", cs=True))),
+            Or(
+                (
+                    cmp("user.name", Op.EQ, "a", "in", cs=True),
+                    cmp("user.name", Op.EQ, "b", "in", cs=True),
+                )
+            ),
             cmp("process.parent.name", Op.EXISTS, "", "is not null"),
             Not(cmp("file.path", Op.WILDCARD, "/tmp/*", "like", cs=True)),
             Not(cmp("process.pid", Op.EQ, "1", "in")),
@@ -287,6 +317,18 @@ def test_esql_like_rlike_in_is_not_null_and_not():
 def test_esql_rename_sends_later_tests_back_to_the_source_field():
     parsed = elastic_esql.parse('from x | rename user.name as u | where u != "root"')
     assert parsed.condition == Not(cmp("user.name", Op.EQ, "root", "!=", cs=True))
+
+
+def test_esql_type_conversion_keeps_the_field_and_contains_is_a_glob():
+    parsed = elastic_esql.parse(
+        'from x | where CIDR_MATCH(TO_IP(source.ip), "10.0.0.0/8") and CONTAINS(url.path, "a*")'
+    )
+    assert parsed.condition == And(
+        (
+            cmp("source.ip", Op.CIDR, "10.0.0.0/8", "cidr_match", modifiers=("to_ip",)),
+            cmp("url.path", Op.WILDCARD, "*a[*]*", "contains", cs=True),
+        )
+    )
 
 
 def test_esql_syntax_error_is_placed_in_the_whole_query():
@@ -303,8 +345,17 @@ def test_metadata_threat_and_event_hints():
     assert result.status == "loaded"
     (rule,) = result.rules
     assert rule.uid == "elastic:1dee0500-4aeb-44ca-b24b-4a285d7b6ba1"
-    assert (rule.title, rule.level, rule.status, rule.rule_type) == ("Test rule", "medium", "production", "eql")
-    assert (rule.date, rule.modified, rule.author) == ("2023-01-11", "2026-07-28", "Elastic, Someone")
+    assert (rule.title, rule.level, rule.status, rule.rule_type) == (
+        "Test rule",
+        "medium",
+        "production",
+        "eql",
+    )
+    assert (rule.date, rule.modified, rule.author) == (
+        "2023-01-11",
+        "2026-07-28",
+        "Elastic, Someone",
+    )
     assert rule.techniques == ("T1059", "T1059.006")
     assert rule.tactics == ("defense-evasion",)
     assert rule.data_sources == ("logs-endpoint.events.process-*",)
@@ -351,7 +402,9 @@ def test_machine_learning_rule_has_no_query():
 
 
 def test_deprecated_folder_and_building_block_flags():
-    toml = rule_toml('any where true').replace("[rule]\n", '[rule]\nbuilding_block_type = "default"\n')
+    toml = rule_toml("any where true").replace(
+        "[rule]\n", '[rule]\nbuilding_block_type = "default"\n'
+    )
     (rule,) = load(toml, "rules/_deprecated/old.toml").rules
     assert rule.deprecated and rule.building_block
     assert rule.condition is None and rule.parse_status == "ok"
@@ -375,5 +428,8 @@ value = "?:\\\\\\\\Program Files\\\\\\\\*"
 """
     (rule,) = load(rule_toml("file.name:a.ps1", "kuery", "query", extra)).rules
     assert rule.condition == And(
-        (cmp("file.name", Op.EQ, "a.ps1", ":"), Not(cmp("file.path", Op.WILDCARD, "?:\\Program Files\\*", "wildcard")))
+        (
+            cmp("file.name", Op.EQ, "a.ps1", ":"),
+            Not(cmp("file.path", Op.WILDCARD, "?:\\Program Files\\*", "wildcard")),
+        )
     )

@@ -68,7 +68,8 @@ def test_every_event_has_a_readable_title(authored):
 def _ossem_tree(root: Path) -> Path:
     folder = root / "ossem-dd/windows/etw-providers/Microsoft-Windows-AppLocker/events"
     folder.mkdir(parents=True)
-    (folder / "event-8004.yml").write_text(textwrap.dedent("""\
+    (folder / "event-8004.yml").write_text(
+        textwrap.dedent("""\
         name: Event 8004 - task_0
         description:
         platform: windows
@@ -79,7 +80,8 @@ def _ossem_tree(root: Path) -> Path:
           standard_name: TBD
         - name: FullFilePath
           standard_name: TBD
-        """))
+        """)
+    )
     (folder / "event-8100.yml").write_text(
         "name: Event 8100 - task_0\nevent_id: '8100'\nevent_fields: []\n"
     )
@@ -142,18 +144,24 @@ def test_sigma_windows_process_creation_is_sysmon_1_and_security_4688(keys):
     r = rule("sigma", logsource=(("product", "windows"), ("category", "process_creation")))
     found, reason = em.rule_events(r, keys)
     assert [k for k, _ in found] == [
-        "Microsoft-Windows-Sysmon:1", "Microsoft-Windows-Security-Auditing:4688"
+        "Microsoft-Windows-Sysmon:1",
+        "Microsoft-Windows-Security-Auditing:4688",
     ]
     assert reason == "" and found[0][1] == "sigma logsource windows/process_creation"
 
 
 def test_sigma_service_event_ids_select_events_and_log_cleared_is_eventlog(keys):
     cond = And((eq("EventID", "4698"), Not(eq("EventID", "4699"))))
-    r = rule("sigma", logsource=(("product", "windows"), ("service", "security")),
-             condition=cond, event_hints=(("EventID", "1102"),))
+    r = rule(
+        "sigma",
+        logsource=(("product", "windows"), ("service", "security")),
+        condition=cond,
+        event_hints=(("EventID", "1102"),),
+    )
     found, _ = em.rule_events(r, keys)
     assert {k for k, _ in found} == {
-        "Microsoft-Windows-Eventlog:1102", "Microsoft-Windows-Security-Auditing:4698"
+        "Microsoft-Windows-Eventlog:1102",
+        "Microsoft-Windows-Security-Auditing:4698",
     }
 
 
@@ -179,8 +187,10 @@ def test_sigma_service_without_event_id_and_no_default(keys):
 
 
 def test_elastic_macos_file_modification_is_esf_write(keys):
-    r = rule("elastic", event_hints=(("event.category", "file"), ("event.action", "modification"),
-                                      ("os", "macos")))
+    r = rule(
+        "elastic",
+        event_hints=(("event.category", "file"), ("event.action", "modification"), ("os", "macos")),
+    )
     found, _ = em.rule_events(r, keys)
     assert [k for k, _ in found] == ["Apple Endpoint Security:ES_EVENT_TYPE_NOTIFY_WRITE"]
 
@@ -193,15 +203,21 @@ def test_elastic_os_and_category_from_index_patterns(keys):
 
 def test_elastic_script_block_field_wins_over_process_category(keys):
     cond = Comparison("powershell.file.script_block_text", Op.MATCH, "Invoke-Mimikatz")
-    r = rule("elastic", event_hints=(("event.category", "process"), ("host.os.type", "windows")),
-             condition=cond)
+    r = rule(
+        "elastic",
+        event_hints=(("event.category", "process"), ("host.os.type", "windows")),
+        condition=cond,
+    )
     found, _ = em.rule_events(r, keys)
     assert [k for k, _ in found] == ["Microsoft-Windows-PowerShell:4104"]
 
 
 def test_elastic_event_code_selects_security_event(keys):
-    r = rule("elastic", event_hints=(("event.category", "iam"), ("os", "windows")),
-             condition=eq("event.code", "4720"))
+    r = rule(
+        "elastic",
+        event_hints=(("event.category", "iam"), ("os", "windows")),
+        condition=eq("event.code", "4720"),
+    )
     found, _ = em.rule_events(r, keys)
     assert [k for k, _ in found] == ["Microsoft-Windows-Security-Auditing:4720"]
 
@@ -216,7 +232,9 @@ def test_elastic_cloud_rule_has_no_os(keys):
 
 def test_splunk_names_patterns_and_joined_names():
     assert em.splunk_data_source_events("NTLM Operational 8004,8005,8006") == [
-        "Microsoft-Windows-NTLM:8004", "Microsoft-Windows-NTLM:8005", "Microsoft-Windows-NTLM:8006"
+        "Microsoft-Windows-NTLM:8004",
+        "Microsoft-Windows-NTLM:8005",
+        "Microsoft-Windows-NTLM:8006",
     ]
     assert em.splunk_data_source_events("Sysmon for Linux EventID 11") == ["Sysmon for Linux:11"]
     assert em.splunk_data_source_events("Linux Auditd Execve") == ["auditd:EXECVE"]
@@ -235,22 +253,44 @@ def test_splunk_joined_data_source(keys):
 @pytest.mark.parametrize(
     ("name", "channel", "expected"),
     [
-        ("WinEventLog:Sysmon", "EventCode=3, 22",
-         ["Microsoft-Windows-Sysmon:3", "Microsoft-Windows-Sysmon:22"]),
-        ("WinEventLog:Security", "EventCode=4103, 4104",
-         ["Microsoft-Windows-PowerShell:4103", "Microsoft-Windows-PowerShell:4104"]),
+        (
+            "WinEventLog:Sysmon",
+            "EventCode=3, 22",
+            ["Microsoft-Windows-Sysmon:3", "Microsoft-Windows-Sysmon:22"],
+        ),
+        (
+            "WinEventLog:Security",
+            "EventCode=4103, 4104",
+            ["Microsoft-Windows-PowerShell:4103", "Microsoft-Windows-PowerShell:4104"],
+        ),
         ("auditd:SYSCALL", "socket/connect", ["auditd:SYSCALL:socket", "auditd:SYSCALL:connect"]),
-        ("auditd:SYSCALL", "execve: Execution of files saved in mail directories",
-         ["auditd:SYSCALL:execve"]),
+        (
+            "auditd:SYSCALL",
+            "execve: Execution of files saved in mail directories",
+            ["auditd:SYSCALL:execve"],
+        ),
         ("auditd:SYSCALL", "PATH", ["auditd:PATH"]),
-        ("macos:endpointsecurity", "ES_EVENT_TYPE_NOTIFY_EXEC",
-         ["Apple Endpoint Security:ES_EVENT_TYPE_NOTIFY_EXEC"]),
-        ("macos:endpointsecurity", "es_event_file_rename_t or es_event_file_write_t",
-         ["Apple Endpoint Security:ES_EVENT_TYPE_NOTIFY_RENAME",
-          "Apple Endpoint Security:ES_EVENT_TYPE_NOTIFY_WRITE"]),
-        ("macos:endpointsecurity", "write, rename",
-         ["Apple Endpoint Security:ES_EVENT_TYPE_NOTIFY_WRITE",
-          "Apple Endpoint Security:ES_EVENT_TYPE_NOTIFY_RENAME"]),
+        (
+            "macos:endpointsecurity",
+            "ES_EVENT_TYPE_NOTIFY_EXEC",
+            ["Apple Endpoint Security:ES_EVENT_TYPE_NOTIFY_EXEC"],
+        ),
+        (
+            "macos:endpointsecurity",
+            "es_event_file_rename_t or es_event_file_write_t",
+            [
+                "Apple Endpoint Security:ES_EVENT_TYPE_NOTIFY_RENAME",
+                "Apple Endpoint Security:ES_EVENT_TYPE_NOTIFY_WRITE",
+            ],
+        ),
+        (
+            "macos:endpointsecurity",
+            "write, rename",
+            [
+                "Apple Endpoint Security:ES_EVENT_TYPE_NOTIFY_WRITE",
+                "Apple Endpoint Security:ES_EVENT_TYPE_NOTIFY_RENAME",
+            ],
+        ),
         ("WinEventLog:Sysmon", "File creation of suspicious scripts in temporary directories", []),
         ("macos:unifiedlog", "anything", []),
     ],

@@ -101,7 +101,8 @@ class _Builder:
 def _run(store: GraphStore, name: str, params: Mapping[str, Any]) -> list[Row]:
     from kg import cypher
 
-    rows = store.run(cypher.load(name).text, params)
+    query = cypher.load(name)
+    rows = store.run(query.text, query.bind(params))
     log.debug("%s %s: %d rows", name, dict(params), len(rows))
     return rows
 

@@ -151,12 +151,14 @@ def _decorate(page: str, view: View) -> str:
 
 
 def _header(view: View) -> str:
-    sizes = "Indicator values are sized by corpus reach (distinct rules in the corpus checking them)."
+    sizes = (
+        "Indicator values are sized by corpus reach (distinct rules in the corpus checking them)."
+    )
     hint = "Hover or select a node for its details; rules show title, author, link and indicators."
     credit = "Rule content belongs to its authors; each rule's author and link are in its details."
     return (
         f'<header id="kg-viz-header" style="box-sizing:border-box;height:{_HEADER_PX}px;'
-        'padding:6px 12px;font:13px system-ui,sans-serif;border-bottom:1px solid #ddd;'
+        "padding:6px 12px;font:13px system-ui,sans-serif;border-bottom:1px solid #ddd;"
         'overflow:hidden">'
         f'<div style="font-size:16px;font-weight:600">{html.escape(view.title)}</div>'
         f'<div id="kg-viz-count">{html.escape(summary_line(view))}. {html.escape(sizes)}</div>'
