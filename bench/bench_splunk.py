@@ -56,7 +56,9 @@ def main() -> None:
     wall, cpu = _median(_LOADER.format(root=root), runs)
     print(f"splunk corpus (1,711 detections, 189 macros), {runs} cold runs, median seconds")
     print(f"  libyaml only              wall {yaml_wall:5.2f}  cpu {yaml_cpu:5.2f}")
-    print(f"  splunk loader + macros    wall {wall:5.2f}  cpu {cpu:5.2f}  ({wall / yaml_wall:.1f}x)")
+    print(
+        f"  splunk loader + macros    wall {wall:5.2f}  cpu {cpu:5.2f}  ({wall / yaml_wall:.1f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from typing import Any
 
 from kg import schema
 from kg.stores.base import GraphStore
-from kg.stores.common import quote
+from kg.stores.neo4j import quote
 
 
 def _line(value: Any) -> str:

@@ -14,6 +14,7 @@ Choices worth knowing:
 * ``group_by`` collects the threshold fields (and cardinality field), the
   ``new_terms`` fields, the threat-match mapping fields, an EQL sequence's
   ``by`` fields and an ES|QL ``STATS ... BY``.
+* Kibana filters (``[[rule.filters]]``) are more conjuncts (loaders/elastic_filters.py).
 * Notes met while parsing an ``ok`` query (an ES|QL command skipped, an EQL
   pipe ignored) are joined into ``parse_reason``.
 """

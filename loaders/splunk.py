@@ -77,27 +77,27 @@ def _record(relpath: str, doc: dict, macros: dict[str, Macro]) -> tuple[RuleReco
     rule_type = _text(doc.get("type"))
     status = _text(doc.get("status"))
     search = _text(doc.get("search"))
-    base = dict(
-        vendor="splunk",
-        id=_text(doc.get("id")),
-        title=_text(doc.get("name")),
-        path=relpath,
-        description=_text(doc.get("description")),
-        status=status,
-        level=level_of(rule_type, tags),
-        rule_type=rule_type,
-        author=_text(doc.get("author")),
-        date=_text(doc.get("date")),
-        language="spl",
-        query=search,
-        techniques=tuple(t.upper() for t in _strings(tags.get("mitre_attack_id"))),
-        data_sources=_strings(doc.get("data_source") or doc.get("data_sources")),
-        deprecated=relpath.split("/")[:2] == ["detections", "deprecated"]
+    base = {
+        "vendor": "splunk",
+        "id": _text(doc.get("id")),
+        "title": _text(doc.get("name")),
+        "path": relpath,
+        "description": _text(doc.get("description")),
+        "status": status,
+        "level": level_of(rule_type, tags),
+        "rule_type": rule_type,
+        "author": _text(doc.get("author")),
+        "date": _text(doc.get("date")),
+        "language": "spl",
+        "query": search,
+        "techniques": tuple(t.upper() for t in _strings(tags.get("mitre_attack_id"))),
+        "data_sources": _strings(doc.get("data_source") or doc.get("data_sources")),
+        "deprecated": relpath.split("/")[:2] == ["detections", "deprecated"]
         or status.lower() == "deprecated",
-        references=_strings(doc.get("references"))
+        "references": _strings(doc.get("references"))
         + tuple(f"analytic_story:{s}" for s in _strings(tags.get("analytic_story"))),
-        licence="Apache-2.0",
-    )
+        "licence": "Apache-2.0",
+    }
     if not search:
         return RuleRecord(**base, parse_status="no_query", parse_reason="no search"), ""
     reading = read_search(search, macros)
@@ -145,7 +145,7 @@ class SplunkLoader:
             return FileResult(file.relpath, "failed", "not a detection: no id or name")
         try:
             rule, notes = _record(file.relpath, doc, macros)
-        except Exception as exc:  # noqa: BLE001 - parse never raises; the file names the problem
+        except Exception as exc:
             log.debug("splunk parse error in %s", file.relpath, exc_info=True)
             return FileResult(file.relpath, "failed", f"{type(exc).__name__}: {exc}")
         return FileResult(file.relpath, "loaded", notes, rules=(rule,))

@@ -6,14 +6,19 @@ is read by its command.  Filtering stages (the first search, ``| search``,
 the rule's condition is the AND of them.  Stages that create fields (``eval``,
 ``rex``, ``rename``, ``stats``, ``lookup``...) record those fields so later
 comparisons on them are marked ``derived``.  Every other command is skipped
-and counted in a note; subsearches stay opaque and are counted too.
+and counted in a note; subsearches stay opaque and are counted too, except an
+inner ``join``'s, whose filter is ANDed (the join keeps only matching events).
+
+What kg cannot read (a subsearch, ``where len(x) > 100``) tests nothing: an AND
+drops it, an OR keeps its readable branches (the rule does test those values),
+a NOT of nothing is dropped.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kg.model import And, Comparison, Condition, Not, Op
 
@@ -22,10 +27,11 @@ from .splunk_terms import SUBSEARCH_MARK, TermsError, join, parse_terms
 from .splunk_where import parse_where
 
 _DATAMODEL = re.compile(r"datamodel\s*[=:]?\s*\"?([A-Za-z_][\w.]*)", re.IGNORECASE)
-_AGG = re.compile(r"([A-Za-z_]\w*)(\([^()]*\))?(?:\s+as\s+(\"[^\"]+\"|'[^']+'|[^\s,]+))?", re.I)
+_AGG = re.compile(
+    r"([A-Za-z_]\w*)(\([^()]*\))?(?:\s+as\s+(\"[^\"]+\"|'[^']+'|[^\s,]+))?", re.IGNORECASE
+)
 _EVAL_TARGET = re.compile(r"^\s*(\"[^\"]+\"|'[^']+'|[^\s=,\"']+)\s*=(?!=)")
 _REX_GROUP = re.compile(r"\(\?P?<([A-Za-z_]\w*)>")
-_KEY_VALUE = re.compile(r"^[\w.]+\s*=")
 _HINT_FIELDS = {
     "eventcode": "EventCode",
     "eventid": "EventID",
@@ -178,8 +184,6 @@ class _Pipeline:
             return
         handler(args)
 
-    # -- filtering stages ------------------------------------------------------
-
     def cmd_search(self, args: str) -> None:
         self.terms("search", args)
 
@@ -222,10 +226,9 @@ class _Pipeline:
         self._stats_with_where("tstats", args)
 
     def cmd_mstats(self, args: str) -> None:
-        if not self._stats_with_where("mstats", args):
-            self.summary.append("mstats without where")
+        self._stats_with_where("mstats", args)
 
-    def _stats_with_where(self, command: str, args: str) -> bool:
+    def _stats_with_where(self, command: str, args: str) -> None:
         marks = _top_keywords(args, ("from", "where", "by", "groupby"))
         cut = [i for i, _ in marks] + [len(args)]
         head = args[: cut[0]]
@@ -243,7 +246,6 @@ class _Pipeline:
         if not has_where:
             by = f" by {', '.join(self.group_by)}" if self.group_by else ""
             self.summary.append(f"{command} without where{by}")
-        return has_where
 
     def _datamodel_hint(self, text: str) -> None:
         match = _DATAMODEL.search(text)
@@ -263,8 +265,6 @@ class _Pipeline:
         if len(words) > 2 and words[2].lower() != "search":
             self.notes.append("skipped command: datamodel (mode)")
 
-    # -- stages that create fields -----------------------------------------------
-
     def cmd_eval(self, args: str) -> None:
         for part in _top_commas(args):
             match = _EVAL_TARGET.match(part)
@@ -275,13 +275,15 @@ class _Pipeline:
         self.derived.update(_REX_GROUP.findall(args))
 
     def cmd_rename(self, args: str) -> None:
-        for part in _top_commas(args):
-            words = part.split()
-            if len(words) == 3 and words[1].lower() == "as":
-                old, new = (w.strip("\"'") for w in words[::2])
-                if old.endswith(".*") and new == "*":
-                    continue  # drops a data-model prefix: the fields stay what they were
-                self.derived.add(new)
+        # pairs may be separated by commas or only by spaces: rename a as b c as d
+        words = [w.strip("\"'") for w in re.split(r"[\s,]+", args) if w]
+        for i in range(1, len(words) - 1):
+            if words[i].lower() != "as":
+                continue
+            old, new = words[i - 1], words[i + 1]
+            if old.endswith(".*") and new == "*":
+                continue  # drops a data-model prefix: the fields stay what they were
+            self.derived.add(new)
 
     def cmd_lookup(self, args: str) -> None:
         match = re.search(r"\boutput(?:new)?\b(.*)$", args, re.IGNORECASE | re.DOTALL)

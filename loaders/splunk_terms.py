@@ -56,7 +56,7 @@ def unquote(text: str) -> str:
     return "".join(out)
 
 
-def join(kind: type[And] | type[Or], items: list[Condition | None]) -> Condition | None:
+def join(kind: type[And | Or], items: list[Condition | None]) -> Condition | None:
     """And/Or of the children that exist; one child stands alone, none is None."""
     kept: list[Condition] = []
     for item in items:
@@ -117,14 +117,14 @@ class _ToCondition(Transformer):
     def start(self, conj: Condition | None = None) -> Condition | None:
         return conj
 
-    def and_(self, left, *rest):  # noqa: ANN001, ANN201 - lark callback
+    def and_(self, left, *rest):
         return join(And, [left, rest[-1]])
 
-    def or_(self, left, _op, right):  # noqa: ANN001, ANN201
+    def or_(self, left, _op, right):
         # a branch kg cannot read (a subsearch) would widen the OR: keep what is readable
         return join(Or, [left, right])
 
-    def not_(self, _op, child):  # noqa: ANN001, ANN201
+    def not_(self, _op, child):
         return negate(child)
 
     def value(self, token: Token) -> Token:

@@ -76,7 +76,9 @@ class _Reader:
 
     def _cmp(self, field: Field, op: Op, value: str, native: str, sensitive: bool) -> Comparison:
         derived = self.is_derived(field.name)
-        return Comparison(field.name, op, value, native, (), sensitive and not field.folded, derived)
+        return Comparison(
+            field.name, op, value, native, (), sensitive and not field.folded, derived
+        )
 
     def compare(self, left: object, op: str, right: object) -> Condition | None:
         if isinstance(left, Const) and isinstance(right, Field):
@@ -139,31 +141,31 @@ class _Build(Transformer):
         # set per parse: the transformer runs inside the LALR parser (no tree is built)
         self.r = _Reader(lambda _field: False)
 
-    def start(self, expr):  # noqa: ANN001, ANN201 - lark callbacks
+    def start(self, expr):
         return self.r.truth(expr)
 
-    def or_(self, left, _op, right):  # noqa: ANN001, ANN201
+    def or_(self, left, _op, right):
         return join(Or, [self.r.truth(left), self.r.truth(right)])
 
-    def and_(self, left, _op, right):  # noqa: ANN001, ANN201
+    def and_(self, left, _op, right):
         return join(And, [self.r.truth(left), self.r.truth(right)])
 
-    def not_(self, _op, child):  # noqa: ANN001, ANN201
+    def not_(self, _op, child):
         return negate(self.r.truth(child))
 
-    def binop(self, left, op, right):  # noqa: ANN001, ANN201
+    def binop(self, left, op, right):
         return self.r.compare(left, str(op), right)
 
-    def like_op(self, left, _op, right):  # noqa: ANN001, ANN201
+    def like_op(self, left, _op, right):
         return self.r.like(left, right)
 
-    def in_op(self, left, _op, args):  # noqa: ANN001, ANN201
+    def in_op(self, left, _op, args):
         return self.r.members(left, list(args))
 
-    def arith(self, *_parts):  # noqa: ANN002, ANN201
+    def arith(self, *_parts):
         return Opaque()
 
-    def negate(self, operand):  # noqa: ANN001, ANN201
+    def negate(self, operand):
         if isinstance(operand, Const) and operand.number:
             return Const(f"-{operand.value}", True)
         return Opaque()
@@ -177,14 +179,14 @@ class _Build(Transformer):
     def field(self, token: Token) -> Field:
         return Field(str(token).strip("'"))
 
-    def call(self, name: Token, args=None):  # noqa: ANN001, ANN201
+    def call(self, name: Token, args=None):
         values = tuple(args) if args is not None else ()
         lowered = str(name).lower()
         if lowered in ("lower", "upper") and len(values) == 1 and isinstance(values[0], Field):
             return Field(values[0].name, folded=True)
         return Call(lowered, values)
 
-    def args(self, *items):  # noqa: ANN002, ANN201
+    def args(self, *items):
         return list(items)
 
 

@@ -10,7 +10,7 @@ import pytest
 from kg import cypher
 from kg.api import KnowledgeBase
 from kg.errors import QueryError
-from fixtures import mini_graph as mg
+from tests.fixtures import mini_graph as mg
 
 #: The canned queries this suite owns (every one but the viz_* and info_* files).
 OWNED = (

@@ -14,7 +14,7 @@ from rich.console import Console
 from kg.api import KnowledgeBase
 from kg.card import JSON_KEYS, card_to_dict, card_to_json, card_to_markdown, render_card
 from kg.errors import QueryError
-from fixtures import mini_graph as mg
+from tests.fixtures import mini_graph as mg
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from kg import navigator
 from kg.api import KnowledgeBase, TechniqueCoverage
-from fixtures import mini_graph as mg
+from tests.fixtures import mini_graph as mg
 
 NUMBER = (int, float)
 HEX = re.compile(r"^#[0-9a-fA-F]{6}$")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import textwrap
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def rule(search: str, **extra: str) -> RuleRecord:
     return record
 
 
-def tree(search: str):  # noqa: ANN201 - a condition
+def tree(search: str):
     record = rule(search)
     assert record.parse_status == "ok", record.parse_reason
     return record.condition
@@ -106,7 +107,7 @@ def cmp(field: str | None, op: Op, value: str, native: str = "=", **kw: bool) ->
 def test_tstats_with_macro():
     record = rule(
         "| tstats `security_content_summariesonly` count min(_time) as firstTime "
-        "from datamodel=Endpoint.Processes where `process_cmd` Processes.process=\"*/c *\" "
+        'from datamodel=Endpoint.Processes where `process_cmd` Processes.process="*/c *" '
         "by Processes.dest Processes.user | `drop_dm_object_name(Processes)` "
         "| `security_content_ctime(firstTime)` | `test_detection_filter`"
     )
@@ -315,11 +316,11 @@ def test_stats_outputs_are_derived():
 
 def test_rex_rename_lookup_outputs_are_derived():
     found = tree(
-        'a=1 | rex field=p "(?<ext>\\\\.\\\\w+)$" | rename q as r | lookup t k OUTPUT v as w '
-        "| search ext=.ps1 r=1 w=true"
+        'a=1 | rex field=p "(?<ext>\\\\.\\\\w+)$" | rename q as r "s t" as u, Web.* as * '
+        "| lookup t k OUTPUT v as w | search ext=.ps1 r=1 u=2 w=true url=x"
     )
     assert isinstance(found, And)
-    assert [c.derived for c in found.children] == [False, True, True, True]
+    assert [c.derived for c in found.children] == [False, True, True, True, True, False]
 
 
 def test_regex_command():
@@ -406,3 +407,39 @@ def test_context_reads_macro_folder(tmp_path: Path):
     context = LOADER.context(tmp_path)
     assert {"sysmon", "security_content_ctime(1)", "pair(2)"} <= set(context)
     assert "broken" not in context
+
+
+# --- other stages -------------------------------------------------------------------------------
+
+
+def test_mstats_without_where_records_a_reason():
+    record = rule("| mstats avg(cpu) as cpu by host | where cpu > 90")
+    assert record.condition == cmp("cpu", Op.RANGE, ">90", ">", derived=True)
+    found = rule("| mstats avg(cpu) as c by host")
+    assert found.parse_status == "unsupported"
+    assert found.parse_reason == "no filtering condition: mstats without where by host"
+
+
+def test_datamodel_and_from_commands_give_hints():
+    record = rule("| datamodel Endpoint Processes search | search Processes.process_name=x.exe")
+    assert record.event_hints == (("datamodel", "Endpoint.Processes"),)
+    assert record.condition == cmp("Processes.process_name", Op.EQ, "x.exe")
+    record = rule("| from datamodel Risk.All_Risk | search risk_object=a")
+    assert record.event_hints == (("datamodel", "Risk.All_Risk"),)
+
+
+def test_inputlookup_rows_are_derived():
+    assert tree("| inputlookup users.csv | search user=admin") == cmp(
+        "user", Op.EQ, "admin", derived=True
+    )
+
+
+def test_outer_join_is_opaque():
+    result = load("a=1 | join type=left guid [search b=2]")
+    assert result.rules[0].condition == cmp("a", Op.EQ, "1")
+    assert "subsearch kept opaque (outer join)" in result.reason
+
+
+def test_context_pickles():
+    table = macros()
+    assert pickle.loads(pickle.dumps(table)) == table
