@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from kg import cypher
 from kg.errors import QueryError
@@ -318,7 +318,7 @@ class KnowledgeBase:
     def close(self) -> None:
         self.store.close()
 
-    def __enter__(self) -> KnowledgeBase:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -409,17 +409,35 @@ class KnowledgeBase:
         """The rules behind one count of a card: give exactly one of event, field (with an
         optional op), value or exclusion (Value keys).  Without ``technique``, a value or
         exclusion gives the rules behind its corpus reach."""
-        chosen = [k for k, v in (("event", event), ("field", field), ("value", value),
-                                  ("exclusion", exclusion)) if v is not None]
+        chosen = [
+            k
+            for k, v in (
+                ("event", event),
+                ("field", field),
+                ("value", value),
+                ("exclusion", exclusion),
+            )
+            if v is not None
+        ]
         if len(chosen) != 1:
-            raise QueryError(f"rules_behind: give one of event, field, value, exclusion; got {chosen}")
+            raise QueryError(
+                f"rules_behind: give one of event, field, value, exclusion; got {chosen}"
+            )
         if technique is None:
             if value is not None:
-                return self._rows(RuleRef, "rules_behind_value_corpus", key=value,
-                                  include_deprecated=include_deprecated)
+                return self._rows(
+                    RuleRef,
+                    "rules_behind_value_corpus",
+                    key=value,
+                    include_deprecated=include_deprecated,
+                )
             if exclusion is not None:
-                return self._rows(RuleRef, "rules_behind_exclusion_corpus", key=exclusion,
-                                  include_deprecated=include_deprecated)
+                return self._rows(
+                    RuleRef,
+                    "rules_behind_exclusion_corpus",
+                    key=exclusion,
+                    include_deprecated=include_deprecated,
+                )
             raise QueryError(f"rules_behind: {chosen[0]} needs a technique")
         scope = {
             "technique": _technique_id(technique),
@@ -557,7 +575,7 @@ class KnowledgeBase:
 
 
 def _natives_by_vendor(natives: Sequence[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """``["sigma:Image", "elastic:process.name"]`` → ``(("elastic", (...)), ("sigma", (...)))``."""
+    """``["sigma:Image", "elastic:process.name"]`` → ``(("elastic", ...), ("sigma", ...))``."""
     grouped: dict[str, set[str]] = {}
     for item in natives:
         # a vendor name never holds ':', a native field name may (Splunk eval output)

@@ -179,8 +179,15 @@ def _row(table: Table, *cells: object) -> None:
 def _events_table(card: TechniqueCard) -> Table:
     table = _table("events", "provider", "event", "title", "rules", "vendors", "ATT&CK expects")
     for e in card.events:
-        _row(table, e.provider, e.event_id, e.title, e.rules, ", ".join(e.vendors),
-             "yes" if e.expected else "")
+        _row(
+            table,
+            e.provider,
+            e.event_id,
+            e.title,
+            e.rules,
+            ", ".join(e.vendors),
+            "yes" if e.expected else "",
+        )
     return table
 
 
@@ -195,16 +202,18 @@ def _fields_table(card: TechniqueCard) -> Table:
 def _indicator_table(title: str, rows: tuple[Indicator, ...]) -> Table:
     table = _table(title, "field", "op", "value", "rules", "reach", "vendors")
     for ind in rows:
-        _row(table, ind.field, ind.op, ind.value, ind.rules, _reach_text(ind),
-             ", ".join(ind.vendors))
+        _row(
+            table, ind.field, ind.op, ind.value, ind.rules, _reach_text(ind), ", ".join(ind.vendors)
+        )
     return table
 
 
 def _rule_tables(card: TechniqueCard) -> list[Table]:
     tables = []
     for vendor, rules in card.rules_by_vendor().items():
-        table = _table(f"rules: {vendor} ({len(rules)})", "id", "title", "status", "level",
-                       "author", "link")
+        table = _table(
+            f"rules: {vendor} ({len(rules)})", "id", "title", "status", "level", "author", "link"
+        )
         for r in rules:
             title = f"{r.title} [deprecated]" if r.deprecated else r.title
             _row(table, r.id, title, r.status, r.level, r.author, r.url)
@@ -229,37 +238,66 @@ def card_to_markdown(card: TechniqueCard) -> str:
     out += _md_section(
         "Events",
         ["provider", "event", "title", "rules", "vendors", "ATT&CK expects"],
-        [[e.provider, e.event_id, e.title, e.rules, ", ".join(e.vendors),
-          "yes" if e.expected else ""] for e in card.events],
+        [
+            [
+                e.provider,
+                e.event_id,
+                e.title,
+                e.rules,
+                ", ".join(e.vendors),
+                "yes" if e.expected else "",
+            ]
+            for e in card.events
+        ],
     )
     out += _md_section(
         "Fields",
         ["field", "native names", "ops (rules)", "samples", "rules"],
-        [[f.field, _natives_text(f), _ops_text(f), ", ".join(f"`{s}`" for s in f.samples),
-          f.rules] for f in card.fields],
+        [
+            [
+                f.field,
+                _natives_text(f),
+                _ops_text(f),
+                ", ".join(f"`{s}`" for s in f.samples),
+                f.rules,
+            ]
+            for f in card.fields
+        ],
     )
     for title, rows in (("Indicators", card.indicators), ("Exclusions", card.exclusions)):
         out += _md_section(
             title,
             ["field", "op", "value", "rules", "corpus reach", "vendors"],
-            [[i.field, i.op, f"`{i.value}`", i.rules, _reach_text(i), ", ".join(i.vendors)]
-             for i in rows],
+            [
+                [i.field, i.op, f"`{i.value}`", i.rules, _reach_text(i), ", ".join(i.vendors)]
+                for i in rows
+            ],
         )
     out += ["## Rules", ""]
     for vendor, rules in card.rules_by_vendor().items():
         out += _md_section(
             f"{vendor} ({len(rules)})",
             ["id", "title", "status", "level", "author", "link"],
-            [[r.id, f"{r.title} (deprecated)" if r.deprecated else r.title, r.status, r.level,
-              r.author, f"<{r.url}>" if r.url else ""] for r in rules],
+            [
+                [
+                    r.id,
+                    f"{r.title} (deprecated)" if r.deprecated else r.title,
+                    r.status,
+                    r.level,
+                    r.author,
+                    f"<{r.url}>" if r.url else "",
+                ]
+                for r in rules
+            ],
             level="###",
         )
     out += _md_section("Totals", ["what", "count"], [list(p) for p in _totals_pairs(card)])
     return "\n".join(out).rstrip() + "\n"
 
 
-def _md_section(title: str, header: list[str], rows: list[list[object]],
-                level: str = "##") -> list[str]:
+def _md_section(
+    title: str, header: list[str], rows: list[list[object]], level: str = "##"
+) -> list[str]:
     lines = [f"{level} {title}", ""]
     if not rows:
         return lines + ["(none)", ""]

@@ -55,6 +55,9 @@ def open_from_options(
 ) -> GraphStore:
     from kg.stores import open_store
 
+    if db_path is not None:
+        # an explicit embedded path wins over a NEO4J_URI left in the environment
+        neo4j_uri = None
     return open_store(
         neo4j_uri=neo4j_uri, user=user, password=password, path=db_path, read_only=read_only
     )
@@ -331,19 +334,12 @@ def info(neo4j_uri: str | None, user: str, password: str | None, db_path: Path |
         _print_rows(rows)
 
 
-def _register_optional_commands() -> None:
-    """Commands that live in their own modules (the card, gaps, export, viz)."""
-    import importlib
+def _register_commands() -> None:
+    """Commands that live in their own modules: the card, gaps and export; viz."""
+    from kg import cli_card, cli_viz
 
-    for module_name in ("kg.cli_card", "kg.cli_viz"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        for command in getattr(module, "COMMANDS", ()):
-            main.add_command(command)
+    for command in (*cli_card.COMMANDS, *cli_viz.COMMANDS):
+        main.add_command(command)
 
 
-_register_optional_commands()
+_register_commands()

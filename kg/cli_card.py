@@ -23,21 +23,29 @@ _FORMAT = click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 _DEPRECATED = click.option(
-    "--include-deprecated", is_flag=True,
+    "--include-deprecated",
+    is_flag=True,
     help="Also count deprecated rules and revoked/deprecated techniques.",
 )
 _SUBS = click.option(
-    "--subtechniques/--no-subtechniques", "subtechniques", default=True, show_default=True,
+    "--subtechniques/--no-subtechniques",
+    "subtechniques",
+    default=True,
+    show_default=True,
     help="Include sub-techniques.",
 )
-_DOMAIN = click.option("--domain", default=ENTERPRISE, show_default=True,
-                       help="ATT&CK domain; '' for all.")
+_DOMAIN = click.option(
+    "--domain", default=ENTERPRISE, show_default=True, help="ATT&CK domain; '' for all."
+)
 
 
 @contextmanager
 def _knowledge_base(opts: dict[str, Any]) -> Iterator[KnowledgeBase]:
     store = open_from_options(
-        opts.pop("neo4j_uri"), opts.pop("user"), opts.pop("password"), opts.pop("db_path"),
+        opts.pop("neo4j_uri"),
+        opts.pop("user"),
+        opts.pop("password"),
+        opts.pop("db_path"),
         read_only=True,
     )
     try:
@@ -74,21 +82,45 @@ def _echo_json(data: Any) -> None:
 @click.command()
 @store_options
 @click.argument("technique")
-@click.option("--subtechniques/--no-subtechniques", "subtechniques", default=True,
-              show_default=True, help="Also take the rules of the technique's sub-techniques.")
-@click.option("--deprecated/--no-deprecated", "deprecated", default=True, show_default=True,
-              help="List deprecated rules (flagged) and count them.")
-@click.option("--limit", default=25, show_default=True,
-              help="Fields, indicators and exclusions shown.")
+@click.option(
+    "--subtechniques/--no-subtechniques",
+    "subtechniques",
+    default=True,
+    show_default=True,
+    help="Also take the rules of the technique's sub-techniques.",
+)
+@click.option(
+    "--deprecated/--no-deprecated",
+    "deprecated",
+    default=True,
+    show_default=True,
+    help="List deprecated rules (flagged) and count them.",
+)
+@click.option(
+    "--limit", default=25, show_default=True, help="Fields, indicators and exclusions shown."
+)
 @click.option("--samples", default=3, show_default=True, help="Sample values per field.")
-@click.option("--format", "fmt", type=click.Choice(card_render.FORMATS), default="table",
-              show_default=True)
-def technique(technique: str, subtechniques: bool, deprecated: bool, limit: int, samples: int,
-              fmt: str, **opts: Any) -> None:
+@click.option(
+    "--format", "fmt", type=click.Choice(card_render.FORMATS), default="table", show_default=True
+)
+def technique(
+    technique: str,
+    subtechniques: bool,
+    deprecated: bool,
+    limit: int,
+    samples: int,
+    fmt: str,
+    **opts: Any,
+) -> None:
     """The technique card: events, fields, indicators, exclusions, rules, totals."""
     with _knowledge_base(opts) as kb:
-        tcard = kb.technique(technique, include_subtechniques=subtechniques,
-                             include_deprecated=deprecated, limit=limit, samples=samples)
+        tcard = kb.technique(
+            technique,
+            include_subtechniques=subtechniques,
+            include_deprecated=deprecated,
+            limit=limit,
+            samples=samples,
+        )
     if fmt == "json":
         click.echo(card_render.card_to_json(tcard))
     elif fmt == "markdown":
@@ -108,14 +140,30 @@ def technique(technique: str, subtechniques: bool, deprecated: bool, limit: int,
 @click.option("--subtechniques/--no-subtechniques", "subtechniques", default=True)
 @click.option("--deprecated/--no-deprecated", "deprecated", default=True)
 @_FORMAT
-def behind(technique: str | None, event: str | None, field: str | None, op: str,
-           value: str | None, exclusion: str | None, subtechniques: bool, deprecated: bool,
-           fmt: str, **opts: Any) -> None:
+def behind(
+    technique: str | None,
+    event: str | None,
+    field: str | None,
+    op: str,
+    value: str | None,
+    exclusion: str | None,
+    subtechniques: bool,
+    deprecated: bool,
+    fmt: str,
+    **opts: Any,
+) -> None:
     """The rules behind one count of a technique card (or behind a value's corpus reach)."""
     with _knowledge_base(opts) as kb:
-        rules = kb.rules_behind(technique, event=event, field=field, op=op, value=value,
-                                exclusion=exclusion, include_subtechniques=subtechniques,
-                                include_deprecated=deprecated)
+        rules = kb.rules_behind(
+            technique,
+            event=event,
+            field=field,
+            op=op,
+            value=value,
+            exclusion=exclusion,
+            include_subtechniques=subtechniques,
+            include_deprecated=deprecated,
+        )
     if fmt == "json":
         _echo_json([asdict(r) for r in rules])
     else:
@@ -129,12 +177,17 @@ def behind(technique: str | None, event: str | None, field: str | None, op: str,
 @_DEPRECATED
 @click.option("--limit", default=25, show_default=True)
 @_FORMAT
-def overlap(technique: str, subtechniques: bool, include_deprecated: bool, limit: int, fmt: str,
-            **opts: Any) -> None:
+def overlap(
+    technique: str, subtechniques: bool, include_deprecated: bool, limit: int, fmt: str, **opts: Any
+) -> None:
     """Indicators shared by several vendors' rules, and the most similar cross-vendor pairs."""
     with _knowledge_base(opts) as kb:
-        answer = kb.overlap(technique, include_subtechniques=subtechniques,
-                            include_deprecated=include_deprecated, limit=limit)
+        answer = kb.overlap(
+            technique,
+            include_subtechniques=subtechniques,
+            include_deprecated=include_deprecated,
+            limit=limit,
+        )
     if fmt == "json":
         _echo_json(asdict(answer))
         return
@@ -152,13 +205,30 @@ def overlap(technique: str, subtechniques: bool, include_deprecated: bool, limit
 @_DEPRECATED
 @click.option("--limit", default=200, show_default=True, help="Expected-event rows.")
 @_FORMAT
-def gaps(domain: str, tactic: str, platform: str, technique: str, subtechniques: bool,
-         include_deprecated: bool, limit: int, fmt: str, **opts: Any) -> None:
-    """Uncovered and single-vendor techniques, parent/child gaps, unread expected events."""
+def gaps(
+    domain: str,
+    tactic: str,
+    platform: str,
+    technique: str,
+    subtechniques: bool,
+    include_deprecated: bool,
+    limit: int,
+    fmt: str,
+    **opts: Any,
+) -> None:
+    """Uncovered and single-vendor techniques, parent/child gaps, unread expected events.
+
+    --tactic and --platform narrow the uncovered and single-vendor lists only."""
     with _knowledge_base(opts) as kb:
-        answer = kb.gaps(domain=domain, tactic=tactic, platform=platform,
-                         include_subtechniques=subtechniques,
-                         include_deprecated=include_deprecated, technique=technique, limit=limit)
+        answer = kb.gaps(
+            domain=domain,
+            tactic=tactic,
+            platform=platform,
+            include_subtechniques=subtechniques,
+            include_deprecated=include_deprecated,
+            technique=technique,
+            limit=limit,
+        )
     if fmt == "json":
         _echo_json(asdict(answer))
         return
@@ -174,12 +244,16 @@ def gaps(domain: str, tactic: str, platform: str, technique: str, subtechniques:
 @_SUBS
 @_DEPRECATED
 @_FORMAT
-def coverage(domain: str, subtechniques: bool, include_deprecated: bool, fmt: str,
-             **opts: Any) -> None:
+def coverage(
+    domain: str, subtechniques: bool, include_deprecated: bool, fmt: str, **opts: Any
+) -> None:
     """Per tactic: techniques covered by no vendor, one, several, and by each vendor."""
     with _knowledge_base(opts) as kb:
-        answer = kb.coverage_by_vendor_tactic(domain=domain, include_subtechniques=subtechniques,
-                                              include_deprecated=include_deprecated)
+        answer = kb.coverage_by_vendor_tactic(
+            domain=domain,
+            include_subtechniques=subtechniques,
+            include_deprecated=include_deprecated,
+        )
     if fmt == "json":
         _echo_json([asdict(t) for t in answer])
         return
@@ -189,8 +263,14 @@ def coverage(domain: str, subtechniques: bool, include_deprecated: bool, fmt: st
         table.add_column(col, justify="left" if col == "tactic" else "right")
     for t in answer:
         by_vendor = {v.vendor: f"{v.techniques} ({v.only_vendor} only)" for v in t.vendors}
-        table.add_row(t.tactic, str(t.techniques), str(t.uncovered), str(t.single_vendor),
-                      str(t.multi_vendor), *(by_vendor.get(v, "0") for v in vendors))
+        table.add_row(
+            t.tactic,
+            str(t.techniques),
+            str(t.uncovered),
+            str(t.single_vendor),
+            str(t.multi_vendor),
+            *(by_vendor.get(v, "0") for v in vendors),
+        )
     console.print(table)
 
 
@@ -200,12 +280,14 @@ def coverage(domain: str, subtechniques: bool, include_deprecated: bool, fmt: st
 @_DOMAIN
 @_DEPRECATED
 @_FORMAT
-def detectable(events: tuple[str, ...], domain: str, include_deprecated: bool, fmt: str,
-               **opts: Any) -> None:
+def detectable(
+    events: tuple[str, ...], domain: str, include_deprecated: bool, fmt: str, **opts: Any
+) -> None:
     """Techniques with a rule that needs only the given EVENTS (keys provider:event_id)."""
     with _knowledge_base(opts) as kb:
-        answer = kb.detectable_with(list(events), domain=domain,
-                                    include_deprecated=include_deprecated)
+        answer = kb.detectable_with(
+            list(events), domain=domain, include_deprecated=include_deprecated
+        )
     if fmt == "json":
         _echo_json([asdict(d) for d in answer])
     else:
@@ -221,25 +303,39 @@ def export() -> None:
 @store_options
 @_DOMAIN
 @click.option("--vendor", default="", help="Only this vendor's rules (sigma, elastic, splunk).")
-@click.option("--score", type=click.Choice(["rules", "vendors"]), default="rules",
-              show_default=True)
+@click.option(
+    "--score", type=click.Choice(["rules", "vendors"]), default="rules", show_default=True
+)
 @_SUBS
 @_DEPRECATED
 @click.option("--attack-version", default="18", show_default=True)
 @click.option("--out", "-o", type=click.Path(path_type=Path), help="Write here, not stdout.")
-def export_navigator(domain: str, vendor: str, score: str, subtechniques: bool,
-                     include_deprecated: bool, attack_version: str, out: Path | None,
-                     **opts: Any) -> None:
+def export_navigator(
+    domain: str,
+    vendor: str,
+    score: str,
+    subtechniques: bool,
+    include_deprecated: bool,
+    attack_version: str,
+    out: Path | None,
+    **opts: Any,
+) -> None:
     """Rule coverage as an ATT&CK Navigator layer (format 4.5)."""
     with _knowledge_base(opts) as kb:
-        rows = kb.coverage_techniques(domain=domain, vendor=vendor,
-                                      include_subtechniques=subtechniques,
-                                      include_deprecated=include_deprecated)
+        rows = kb.coverage_techniques(
+            domain=domain,
+            vendor=vendor,
+            include_subtechniques=subtechniques,
+            include_deprecated=include_deprecated,
+        )
     who = vendor or "all vendors"
     layer = navigator.coverage_layer(
-        rows, name=f"kg coverage ({who})", score=score,  # type: ignore[arg-type]
+        rows,
+        name=f"kg coverage ({who})",
+        score=score,  # type: ignore[arg-type]
         description=f"Techniques detected by public {who} rules; score = {score}.",
-        attack_version=attack_version, domain=domain or ENTERPRISE,
+        attack_version=attack_version,
+        domain=domain or ENTERPRISE,
     )
     text = navigator.layer_to_json(layer)
     if out is None:
@@ -250,4 +346,3 @@ def export_navigator(domain: str, vendor: str, score: str, subtechniques: bool,
 
 
 COMMANDS: list[click.Command] = [technique, behind, overlap, gaps, coverage, detectable, export]
-

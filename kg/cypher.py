@@ -144,7 +144,9 @@ def _root() -> Traversable:
 def names() -> list[str]:
     """The names of all canned queries, sorted."""
     return sorted(
-        entry.name[: -len(".cypher")] for entry in _root().iterdir() if entry.name.endswith(".cypher")
+        entry.name[: -len(".cypher")]
+        for entry in _root().iterdir()
+        if entry.name.endswith(".cypher")
     )
 
 
@@ -288,7 +290,9 @@ def translate(text: str, dialect: str) -> str:
     code = _rewrite_comprehensions(code)
     code = _rewrite_calls(code)
     code = _order_by_needs_skip(code)
-    return _restore(code, literals).strip()
+    translated = _restore(code, literals).strip()
+    log.debug("translated for %s:\n%s", dialect, translated)
+    return translated
 
 
 _LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`", re.S)

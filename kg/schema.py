@@ -236,6 +236,10 @@ RELS: tuple[RelType, ...] = (
     RelType("FROM_SOURCE", (("Rule", "Source"),)),
 )
 
+#: Secondary labels Neo4j puts beside ``:Rule`` so that Browser styles (GraSS selects on
+#: labels only) can colour rules by vendor.  The embedded store has one label per node.
+VENDOR_LABELS = {"sigma": "Sigma", "elastic": "Elastic", "splunk": "Splunk"}
+
 NODE_BY_LABEL = {node.label: node for node in NODES}
 REL_BY_NAME = {rel.name: rel for rel in RELS}
 

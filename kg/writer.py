@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kg import conditions, schema
-from kg.model import AttackRecords, EventLink, EventRecord, RuleRecord
+from kg.model import AttackRecords, Comparison, EventLink, EventRecord, RuleRecord
 from kg.normalise import Check, canonical_field, normalise
 from kg.sources import Pin
 from kg.stores.base import GraphStore
@@ -36,29 +36,56 @@ def _default(typ: str) -> Any:
     }[typ]
 
 
-#: per label: key column and (column, default) pairs; per relationship type likewise
+#: per label: key column and (column, default) pairs
 _NODE_COLUMNS = {
     spec.label: (spec.key, tuple((col, _default(typ)) for col, typ in spec.properties))
     for spec in schema.NODES
 }
-_REL_COLUMNS = {
-    spec.name: tuple((col, _default(typ)) for col, typ in spec.properties) for spec in schema.RELS
-}
+
+
+@dataclass(frozen=True)
+class _RelColumns:
+    """How one relationship type's rows are keyed: its label pair and property columns."""
+
+    pair: tuple[str, str]
+    names: tuple[str, ...]
+    defaults: tuple[Any, ...]
+    lists: frozenset[int]  # positions of list-valued columns in a row tuple (after src, dst)
+
+
+def _rel_columns(spec: schema.RelType) -> _RelColumns:
+    if len(spec.pairs) != 1:
+        raise ValueError(f"{spec.name} joins several label pairs; the writer expects one")
+    lists = frozenset(i + 2 for i, (_, typ) in enumerate(spec.properties) if typ == schema.STRINGS)
+    defaults = tuple(() if typ == schema.STRINGS else _default(typ) for _, typ in spec.properties)
+    names = tuple(col for col, _ in spec.properties)
+    return _RelColumns(spec.pairs[0], names, defaults, lists)
+
+
+_REL_COLUMNS = {spec.name: _rel_columns(spec) for spec in schema.RELS}
 
 
 @dataclass
 class GraphBatch:
-    """Every node and relationship row of one build, keyed for de-duplication."""
+    """Every node and relationship row of one build, keyed for de-duplication.
+
+    A relationship row is kept as one hashable tuple ``(src, dst, *properties)``,
+    list properties as tuples, and is its own de-duplication key: some 300k rows
+    per build make per-row dicts the writer's main cost.  Rows become dicts only
+    in :meth:`write`, as the stores take them.
+    """
 
     nodes: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    rels: dict[tuple[str, str, str], dict[tuple, dict[str, Any]]] = field(default_factory=dict)
+    rels: dict[str, dict[tuple[Any, ...], None]] = field(default_factory=dict)
     unknown_techniques: dict[str, int] = field(default_factory=dict)
     unknown_tactics: dict[str, int] = field(default_factory=dict)
     tactic_by_shortname: dict[str, str] = field(default_factory=dict)
 
     def node(self, label: str, row: Mapping[str, Any]) -> None:
         key_col, columns = _NODE_COLUMNS[label]
-        table = self.nodes.setdefault(label, {})
+        table = self.nodes.get(label)
+        if table is None:
+            table = self.nodes[label] = {}
         key = row[key_col]
         if key not in table:
             table[key] = {col: _copy(row.get(col, default)) for col, default in columns}
@@ -67,19 +94,25 @@ class GraphBatch:
         return key in self.nodes.get(label, {})
 
     def rel(self, rel_type: str, src: str, dst: str, **props: Any) -> None:
-        pair = props.pop("_pair", None) or _single_pair(rel_type)
-        table = self.rels.setdefault((rel_type, *pair), {})
-        columns = _REL_COLUMNS[rel_type]
-        values = [_copy(props.get(col, default)) for col, default in columns]
-        dedupe = (src, dst, *(tuple(v) if isinstance(v, list) else v for v in values))
-        if dedupe not in table:
-            row = {"src": src, "dst": dst}
-            row.update(zip((col for col, _ in columns), values))
-            table[dedupe] = row
+        cols = _REL_COLUMNS[rel_type]
+        values = tuple(
+            _frozen(props.get(col, default)) for col, default in zip(cols.names, cols.defaults)
+        )
+        self.rel_row(rel_type, (src, dst, *values))
+
+    def rel_row(self, rel_type: str, row: tuple[Any, ...]) -> None:
+        """The fast form of :meth:`rel`: ``(src, dst, *properties)`` in schema order.
+
+        List properties must be given as tuples and every property must be present.
+        """
+        table = self.rels.get(rel_type)
+        if table is None:
+            table = self.rels[rel_type] = {}
+        table[row] = None
 
     def counts(self) -> dict[str, int]:
         out = {label: len(rows) for label, rows in self.nodes.items()}
-        for (rel_type, _, _), rows in self.rels.items():
+        for rel_type, rows in self.rels.items():
             out[rel_type] = out.get(rel_type, 0) + len(rows)
         return out
 
@@ -88,9 +121,19 @@ class GraphBatch:
             rows = list(self.nodes.get(spec.label, {}).values())
             if rows:
                 store.write_nodes(spec.label, rows)
-        for (rel_type, src_label, dst_label), table in sorted(self.rels.items()):
+        for rel_type, table in sorted(self.rels.items()):
             if table:
-                store.write_rels(rel_type, src_label, dst_label, list(table.values()))
+                cols = _REL_COLUMNS[rel_type]
+                store.write_rels(rel_type, *cols.pair, _rel_dicts(cols, table))
+
+
+def _rel_dicts(cols: _RelColumns, rows: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    names = ("src", "dst", *cols.names)
+    out = [dict(zip(names, row)) for row in rows]
+    for name in (names[i] for i in sorted(cols.lists)):
+        for row in out:
+            row[name] = list(row[name])
+    return out
 
 
 def _copy(value: Any) -> Any:
@@ -98,11 +141,8 @@ def _copy(value: Any) -> Any:
     return list(value) if isinstance(value, (list, tuple)) else value
 
 
-def _single_pair(rel_type: str) -> tuple[str, str]:
-    spec = schema.REL_BY_NAME[rel_type]
-    if len(spec.pairs) != 1:
-        raise ValueError(f"{rel_type} joins several label pairs: name one")
-    return spec.pairs[0]
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 # --- ATT&CK -----------------------------------------------------------------
@@ -200,35 +240,46 @@ def add_attack(batch: GraphBatch, attack: AttackRecords) -> None:
 
 
 def _field_node(batch: GraphBatch, name: str, mapped: bool) -> None:
-    batch.node("Field", {"name": name, "mapped": mapped})
-    if mapped:
+    fields = batch.nodes.get("Field")
+    row = fields.get(name) if fields else None
+    if row is None:
+        batch.node("Field", {"name": name, "mapped": mapped})
+    elif mapped:
         # a field mapped by one vendor's table is mapped, whoever saw it first
-        batch.nodes["Field"][name]["mapped"] = True
+        row["mapped"] = True
 
 
 def _add_check(batch: GraphBatch, uid: str, rel_type: str, check: Check, negated: bool) -> None:
-    _field_node(batch, check.field, check.mapped)
-    batch.node(
-        "Value",
-        {
-            "key": check.key,
-            "field": check.field,
-            "op": check.op.value,
-            "value": check.value,
-            "value_key": check.value_key,
-        },
-    )
-    batch.rel("OF_FIELD", check.key, check.field)
-    batch.rel(
+    key = check.key
+    values = batch.nodes.get("Value")
+    if values is None or key not in values:
+        _field_node(batch, check.field, check.mapped)
+        batch.node(
+            "Value",
+            {
+                "key": key,
+                "field": check.field,
+                "op": check.op.value,
+                "value": check.value,
+                "value_key": check.value_key,
+            },
+        )
+        batch.rel_row("OF_FIELD", (key, check.field))
+    elif check.mapped:
+        _field_node(batch, check.field, True)
+    # property order: kg.schema._CHECK_PROPS
+    batch.rel_row(
         rel_type,
-        uid,
-        check.key,
-        native_field=check.native_field,
-        native_op=check.native_op,
-        modifiers=list(check.modifiers),
-        case_sensitive=check.case_sensitive,
-        negated=negated,
-        derived=check.derived,
+        (
+            uid,
+            key,
+            check.native_field,
+            check.native_op,
+            tuple(check.modifiers),
+            check.case_sensitive,
+            negated,
+            check.derived,
+        ),
     )
 
 
@@ -296,16 +347,19 @@ def rule_row(rule: RuleRecord, pin: Pin | None, has_nested_not: bool) -> dict[st
 
 
 def add_rules(batch: GraphBatch, rules: Iterable[RuleRecord], pin: Pin | None) -> None:
+    # the same comparison recurs across many rules (generic values): normalise it once
+    checks: dict[tuple[str, Comparison], Check] = {}
     for rule in rules:
         reading = conditions.read(rule.condition)
+        uid = rule.uid
         batch.node("Rule", rule_row(rule, pin, reading.has_nested_not))
         if pin is not None:
-            batch.rel("FROM_SOURCE", rule.uid, pin.name)
+            batch.rel_row("FROM_SOURCE", (uid, pin.name))
         for tech_id in rule.techniques:
             _technique_stub(batch, tech_id)
-            batch.rel("DETECTS", rule.uid, tech_id)
+            batch.rel_row("DETECTS", (uid, tech_id))
         for shortname in rule.tactics:
-            batch.rel("TAGGED_TACTIC", rule.uid, _tactic_key(batch, shortname))
+            batch.rel_row("TAGGED_TACTIC", (uid, _tactic_key(batch, shortname)))
         filtered: dict[tuple[str, str], set[str]] = {}
         for rel_type, comps, negated in (
             ("CHECKS", reading.indicators, False),
@@ -313,18 +367,20 @@ def add_rules(batch: GraphBatch, rules: Iterable[RuleRecord], pin: Pin | None) -
             ("EXCLUDES", reading.exclusions, False),
         ):
             for comp in comps:
-                check = normalise(rule.vendor, comp)
-                _add_check(batch, rule.uid, rel_type, check, negated)
+                check = checks.get((rule.vendor, comp))
+                if check is None:
+                    check = checks[rule.vendor, comp] = normalise(rule.vendor, comp)
+                _add_check(batch, uid, rel_type, check, negated)
                 if not check.derived:
                     filtered.setdefault((check.field, check.native_field), set()).add(
                         str(check.op)
                     )
         for (fname, native), ops in sorted(filtered.items()):
-            batch.rel("FILTERS", rule.uid, fname, native_field=native, ops=sorted(ops), role="filter")
+            batch.rel_row("FILTERS", (uid, fname, native, tuple(sorted(ops)), "filter"))
         for native in rule.group_by:
             fname, mapped = canonical_field(rule.vendor, native)
             _field_node(batch, fname, mapped)
-            batch.rel("FILTERS", rule.uid, fname, native_field=native, ops=[], role="group_by")
+            batch.rel_row("FILTERS", (uid, fname, native, (), "group_by"))
 
 
 def add_correlations(batch: GraphBatch, rules: Iterable[RuleRecord]) -> int:

@@ -36,7 +36,8 @@ need_tools() {
     command -v mvn >/dev/null || die "mvn not found (Maven fetches the Neo4j jars)"
     command -v curl >/dev/null || die "curl not found (used to check the server is up)"
     local major
-    major=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+    major=$(java -XshowSettings:properties -version 2>&1 \
+        | sed -n 's/^ *java.specification.version = //p')
     [[ "${major%%.*}" -ge 17 ]] || die "Java $major found, Neo4j $VERSION needs Java 17+"
 }
 
@@ -101,8 +102,8 @@ set_initial_password() {
     [[ ${#NEO4J_PASSWORD} -ge 8 ]] || die "NEO4J_PASSWORD must have at least 8 characters"
     server_env
     java -cp "$SERVER/lib/*" org.neo4j.cli.AdminTool dbms set-initial-password "$NEO4J_PASSWORD" \
-        >"$SERVER/logs/set-initial-password.log" 2>&1 \
-        || die "could not set the initial password: $(tail -1 "$SERVER/logs/set-initial-password.log")"
+        >"$SERVER/logs/initial-password.log" 2>&1 \
+        || die "could not set the initial password: $(tail -1 "$SERVER/logs/initial-password.log")"
 }
 
 running_pid() {

@@ -14,13 +14,31 @@ from tests.fixtures import mini_graph as mg
 
 #: The canned queries this suite owns (every one but the viz_* and info_* files).
 OWNED = (
-    "card_technique", "card_events", "card_fields", "card_field_ops", "card_field_samples",
-    "card_indicators", "card_exclusions", "card_rules", "card_totals",
-    "rules_behind_event", "rules_behind_field", "rules_behind_value",
-    "rules_behind_value_corpus", "rules_behind_exclusion", "rules_behind_exclusion_corpus",
-    "overlap_values", "overlap_rule_pairs", "coverage_tactic", "coverage_vendor_tactic",
-    "coverage_techniques", "gaps_uncovered", "gaps_single_vendor", "gaps_parent_child",
-    "gaps_expected_events", "detectable_with",
+    "card_technique",
+    "card_events",
+    "card_fields",
+    "card_field_ops",
+    "card_field_samples",
+    "card_indicators",
+    "card_exclusions",
+    "card_rules",
+    "card_totals",
+    "rules_behind_event",
+    "rules_behind_field",
+    "rules_behind_value",
+    "rules_behind_value_corpus",
+    "rules_behind_exclusion",
+    "rules_behind_exclusion_corpus",
+    "overlap_values",
+    "overlap_rule_pairs",
+    "coverage_tactic",
+    "coverage_vendor_tactic",
+    "coverage_techniques",
+    "gaps_uncovered",
+    "gaps_single_vendor",
+    "gaps_parent_child",
+    "gaps_expected_events",
+    "detectable_with",
 )
 
 
@@ -42,7 +60,10 @@ def test_rules_behind_event(kb):
     assert _uids(rules) == ["sigma:s1"]
     assert rules[0].author == "Alice" and rules[0].url == "https://example.org/sigma/s1"
     assert _uids(kb.rules_behind("T1059.006", event=mg.SYSMON_1, include_deprecated=False)) == [
-        "elastic:e1", "sigma:s1", "splunk:p1"]
+        "elastic:e1",
+        "sigma:s1",
+        "splunk:p1",
+    ]
 
 
 def test_rules_behind_field_and_operator(kb):
@@ -50,7 +71,10 @@ def test_rules_behind_field_and_operator(kb):
     assert _uids(rules) == ["elastic:e1", "sigma:s1", "sigma:s3", "splunk:p1"]
     assert rules[1].natives == ("Image", "OriginalFileName")
     assert _uids(kb.rules_behind("T1059", field="process.command_line", op="wildcard")) == [
-        "sigma:s1", "sigma:s2", "splunk:p1"]
+        "sigma:s1",
+        "sigma:s2",
+        "splunk:p1",
+    ]
     assert kb.rules_behind("T1059", field="process.command_line", op="eq") == ()
 
 
@@ -70,7 +94,9 @@ def test_rules_behind_corpus_reach(kb):
 
 def test_rules_behind_exclusion(kb):
     assert _uids(kb.rules_behind("T1059.006", exclusion=mg.V_PROGFILES)) == [
-        "elastic:e1", "sigma:s1"]
+        "elastic:e1",
+        "sigma:s1",
+    ]
     corpus = kb.rules_behind(exclusion=mg.V_PROGFILES)
     assert _uids(corpus) == ["elastic:e1", "sigma:s1", "sigma:s4"]
     assert corpus[2].techniques == ("T1003",)
@@ -102,8 +128,7 @@ def test_overlap_values_shared_by_vendors(kb):
 
 def test_overlap_rule_pairs_jaccard(kb):
     pairs = kb.overlap("T1059.006", include_deprecated=True).pairs
-    got = [(p.rule_a, p.rule_b, p.shared, p.indicators_a, p.indicators_b, p.jaccard)
-           for p in pairs]
+    got = [(p.rule_a, p.rule_b, p.shared, p.indicators_a, p.indicators_b, p.jaccard) for p in pairs]
     # every rule has two indicator values (p1's negated one does not count)
     assert got == [
         ("elastic:e1", "sigma:s3", 2, 2, 2, 1.0),
@@ -119,8 +144,9 @@ def test_overlap_rule_pairs_jaccard(kb):
 
 def test_coverage_by_vendor_tactic(kb):
     answer = {t.tactic: t for t in kb.coverage_by_vendor_tactic()}
-    got = {k: (t.techniques, t.uncovered, t.single_vendor, t.multi_vendor)
-           for k, t in answer.items()}
+    got = {
+        k: (t.techniques, t.uncovered, t.single_vendor, t.multi_vendor) for k, t in answer.items()
+    }
     # T1000 is revoked: left out
     assert got == {
         "execution": (2, 0, 1, 1),
@@ -134,8 +160,9 @@ def test_coverage_by_vendor_tactic(kb):
 
 
 def test_coverage_with_deprecated_counts_the_revoked_technique(kb):
-    execution = [t for t in kb.coverage_by_vendor_tactic(include_deprecated=True)
-                 if t.tactic == "execution"][0]
+    execution = next(
+        t for t in kb.coverage_by_vendor_tactic(include_deprecated=True) if t.tactic == "execution"
+    )
     assert (execution.techniques, execution.uncovered) == (3, 1)
 
 
@@ -159,7 +186,10 @@ def test_gaps_uncovered(kb):
     assert [t.id for t in kb.gaps(platform="Linux").uncovered] == ["T1003.001"]
     assert [t.id for t in kb.gaps(tactic="TA0003").uncovered] == ["T1547"]
     assert [t.id for t in kb.gaps(include_deprecated=True).uncovered] == [
-        "T1000", "T1003.001", "T1547"]
+        "T1000",
+        "T1003.001",
+        "T1547",
+    ]
 
 
 def test_gaps_single_vendor(kb):
@@ -168,8 +198,10 @@ def test_gaps_single_vendor(kb):
 
 
 def test_gaps_parent_child(kb):
-    got = [(g.id, g.gap, g.parent_rules, g.children, g.covered_children)
-           for g in kb.gaps().parent_child]
+    got = [
+        (g.id, g.gap, g.parent_rules, g.children, g.covered_children)
+        for g in kb.gaps().parent_child
+    ]
     assert got == [
         ("T1003", "children_uncovered", 2, 1, 0),
         ("T1547", "parent_uncovered", 0, 1, 1),
@@ -182,7 +214,8 @@ def test_gaps_expected_events(kb):
     assert got == [("T1059.006", mg.ESF_EXEC, 3), ("T1003.001", mg.SYSMON_10, 0)]
     only = kb.gaps(technique="t1059", include_deprecated=True).expected_events
     assert [(g.technique, g.event, g.technique_rules) for g in only] == [
-        ("T1059.006", mg.ESF_EXEC, 4)]
+        ("T1059.006", mg.ESF_EXEC, 4)
+    ]
 
 
 # --- detectable_with -------------------------------------------------------------------
@@ -206,8 +239,26 @@ def test_detectable_with_nothing(kb):
 
 # --- the canned queries themselves -----------------------------------------------------
 
-_RESERVED = ("any", "all", "end", "desc", "asc", "order", "by", "limit", "count", "contains",
-             "exists", "in", "is", "null", "case", "when", "then", "else")
+_RESERVED = (
+    "any",
+    "all",
+    "end",
+    "desc",
+    "asc",
+    "order",
+    "by",
+    "limit",
+    "count",
+    "contains",
+    "exists",
+    "in",
+    "is",
+    "null",
+    "case",
+    "when",
+    "then",
+    "else",
+)
 
 
 @pytest.mark.parametrize("name", OWNED)
@@ -216,7 +267,7 @@ def test_canned_query_header_and_portability(name):
     assert query.row_text, f"{name}: no row: line"
     body = "\n".join(line for line in query.text.splitlines() if not line.startswith("//"))
     variables = set(re.findall(r"[(\[,]\s*([a-z_]\w*)\s*[:)\]]", body))
-    variables |= set(re.findall(r"\bAS\s+([a-z_]\w*)", body, re.I))
+    variables |= set(re.findall(r"\bAS\s+([a-z_]\w*)", body, re.IGNORECASE))
     assert not variables & set(_RESERVED), f"{name}: reserved word used as a variable"
     for banned in ("CALL {", "apoc.", "labels(", "reduce(", "elementId("):
         assert banned not in body, f"{name}: {banned} is not portable"

@@ -46,45 +46,91 @@ PYTHON_CARD = {
     },
     "events": [
         # Sysmon 1: s1, e1, p1, s3; Security 4688: s1 only
-        {"provider": "Microsoft-Windows-Sysmon", "event_id": "1",
-         "title": "Process creation", "rules": 4},
-        {"provider": "Microsoft-Windows-Security-Auditing", "event_id": "4688",
-         "title": "A new process has been created", "rules": 1},
+        {
+            "provider": "Microsoft-Windows-Sysmon",
+            "event_id": "1",
+            "title": "Process creation",
+            "rules": 4,
+        },
+        {
+            "provider": "Microsoft-Windows-Security-Auditing",
+            "event_id": "4688",
+            "title": "A new process has been created",
+            "rules": 1,
+        },
     ],
     "fields": [
-        {"field": "process.name",
-         "native": {"elastic": ["process.name"], "sigma": ["Image", "OriginalFileName"],
-                    "splunk": ["process_name"]},
-         "ops": {"eq": 4}, "samples": ["python.exe"], "rules": 4},
+        {
+            "field": "process.name",
+            "native": {
+                "elastic": ["process.name"],
+                "sigma": ["Image", "OriginalFileName"],
+                "splunk": ["process_name"],
+            },
+            "ops": {"eq": 4},
+            "samples": ["python.exe"],
+            "rules": 4,
+        },
         # ties on 2 rules are ordered by field name
-        {"field": "process.command_line",
-         "native": {"sigma": ["CommandLine"], "splunk": ["process"]},
-         "ops": {"wildcard": 2}, "samples": ["*-c*"], "rules": 2},
+        {
+            "field": "process.command_line",
+            "native": {"sigma": ["CommandLine"], "splunk": ["process"]},
+            "ops": {"wildcard": 2},
+            "samples": ["*-c*"],
+            "rules": 2,
+        },
         # only excluded values on this field: no indicator samples
-        {"field": "process.executable",
-         "native": {"elastic": ["process.executable"], "sigma": ["Image"]},
-         "ops": {"wildcard": 2}, "samples": [], "rules": 2},
-        {"field": "process.parent.name",
-         "native": {"elastic": ["process.parent.name"], "sigma": ["ParentImage"]},
-         "ops": {"eq": 2}, "samples": ["python.exe"], "rules": 2},
+        {
+            "field": "process.executable",
+            "native": {"elastic": ["process.executable"], "sigma": ["Image"]},
+            "ops": {"wildcard": 2},
+            "samples": [],
+            "rules": 2,
+        },
+        {
+            "field": "process.parent.name",
+            "native": {"elastic": ["process.parent.name"], "sigma": ["ParentImage"]},
+            "ops": {"eq": 2},
+            "samples": ["python.exe"],
+            "rules": 2,
+        },
         # p1's user check is negated: the field is filtered, but no sample value
-        {"field": "user.name", "native": {"splunk": ["user"]},
-         "ops": {"eq": 1}, "samples": [], "rules": 1},
+        {
+            "field": "user.name",
+            "native": {"splunk": ["user"]},
+            "ops": {"eq": 1},
+            "samples": [],
+            "rules": 1,
+        },
     ],
     "indicators": [
         # s1 checks it twice (Image, OriginalFileName): counted once
-        {"field": "process.name", "op": "eq", "value": "python.exe",
-         "rules": 4, "corpus_reach": 4},
+        {"field": "process.name", "op": "eq", "value": "python.exe", "rules": 4, "corpus_reach": 4},
         # reach adds s2 (T1059) and s5 (no technique)
-        {"field": "process.command_line", "op": "wildcard", "value": "*-c*",
-         "rules": 2, "corpus_reach": 4},
-        {"field": "process.parent.name", "op": "eq", "value": "python.exe",
-         "rules": 2, "corpus_reach": 2},
+        {
+            "field": "process.command_line",
+            "op": "wildcard",
+            "value": "*-c*",
+            "rules": 2,
+            "corpus_reach": 4,
+        },
+        {
+            "field": "process.parent.name",
+            "op": "eq",
+            "value": "python.exe",
+            "rules": 2,
+            "corpus_reach": 2,
+        },
     ],
     "exclusions": [
         # reach adds s4 (T1003)
-        {"field": "process.executable", "op": "wildcard", "value": "C:\\Program Files\\*",
-         "rules": 2, "corpus_reach": 3},
+        {
+            "field": "process.executable",
+            "op": "wildcard",
+            "value": "C:\\Program Files\\*",
+            "rules": 2,
+            "corpus_reach": 3,
+        },
     ],
     "rules": {
         "elastic": [_rule("e1", "Python Child Process", "production", "medium", "elastic")],
@@ -195,8 +241,14 @@ def test_uncovered_technique_has_an_empty_card(kb):
 def test_markdown_has_sections_in_order_and_credits_authors(kb):
     text = card_to_markdown(kb.technique("T1059.006"))
     heads = [line for line in text.splitlines() if line.startswith("## ")]
-    assert heads == ["## Events", "## Fields", "## Indicators", "## Exclusions", "## Rules",
-                     "## Totals"]
+    assert heads == [
+        "## Events",
+        "## Fields",
+        "## Indicators",
+        "## Exclusions",
+        "## Rules",
+        "## Totals",
+    ]
     assert "| s1 | Python Spawning Shell | stable | high | Alice |" in text
     assert "<https://example.org/sigma/s1>" in text
     assert "Old Python Rule (deprecated)" in text
@@ -215,15 +267,16 @@ def test_rich_tables_show_author_and_link(kb):
 
 @pytest.mark.neo4j
 def test_json_identical_on_both_stores(tmp_path):
-    uri, user, password = (os.environ.get(k) for k in ("NEO4J_URI", "NEO4J_USER",
-                                                       "NEO4J_PASSWORD"))
+    uri, user, password = (os.environ.get(k) for k in ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD"))
     if not uri:
         pytest.skip("NEO4J_URI is not set: no Neo4j server to compare with")
     from kg.stores import open_store
 
     texts = []
-    for store in (open_store(path=tmp_path / "g.lbug"),
-                  open_store(neo4j_uri=uri, user=user or "neo4j", password=password)):
+    for store in (
+        open_store(path=tmp_path / "g.lbug"),
+        open_store(neo4j_uri=uri, user=user or "neo4j", password=password),
+    ):
         try:
             mg.write_mini_graph(store)
             kb = KnowledgeBase(store)

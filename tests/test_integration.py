@@ -18,7 +18,7 @@ from kg import settings
 from kg.build import BuildOptions, BuildResult, build, report_json
 from kg.digest import graph_digest
 from kg.stores.base import GraphStore
-from tests.conftest import STORE_KINDS, open_test_store
+from conftest import STORE_KINDS, open_test_store
 
 pytestmark = pytest.mark.corpora
 

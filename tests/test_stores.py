@@ -90,7 +90,8 @@ def test_nodes_come_back_as_dicts_with_label_and_every_column(store: GraphStore)
 def test_parameters_carry_strings_lists_and_bools(store: GraphStore) -> None:
     write_small_graph(store)
     rows = store.run(
-        "MATCH (r:Rule) WHERE r.uid IN $uids AND ($with_old OR NOT r.deprecated) RETURN r.uid AS uid",
+        "MATCH (r:Rule) WHERE r.uid IN $uids AND ($with_old OR NOT r.deprecated) "
+        "RETURN r.uid AS uid",
         {"uids": ["sigma:a", "elastic:b"], "with_old": False},
     )
     assert rows == [{"uid": "sigma:a"}]

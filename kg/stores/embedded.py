@@ -22,8 +22,8 @@ import pandas as pd
 from kg import schema
 from kg.cypher import translate
 from kg.errors import StoreError
-from kg.stores.base import Row
 from kg.stores import describe_query, node_type, rel_type
+from kg.stores.base import Row
 
 log = logging.getLogger(__name__)
 

@@ -114,6 +114,13 @@ class Neo4jStore:
         for start in range(0, len(rows), BATCH):
             batch = [_props(row, columns, label) for row in rows[start : start + BATCH]]
             self._write(text, {"rows": batch}, f"write {label} nodes")
+        if label == "Rule":
+            for vendor, vendor_label in schema.VENDOR_LABELS.items():
+                self._write(
+                    f"MATCH (n:Rule) WHERE n.vendor = $vendor SET n:{quote(vendor_label)}",
+                    {"vendor": vendor},
+                    f"label {vendor} rules",
+                )
         log.debug("wrote %d %s nodes", len(rows), label)
 
     def write_rels(

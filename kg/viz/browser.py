@@ -29,7 +29,7 @@ from kg import schema
 from kg.errors import KgError
 
 #: Labels the Neo4j writer adds beside :Rule, one per vendor, so that GraSS can colour them.
-VENDOR_LABELS = {"sigma": "Sigma", "elastic": "Elastic", "splunk": "Splunk"}
+VENDOR_LABELS = schema.VENDOR_LABELS
 
 _NODE_PROPS = {
     "color",
