@@ -12,7 +12,8 @@ WHERE (t.id = $technique OR ($include_subtechniques AND t.parent_id = $technique
 WITH v, count(DISTINCT r) AS rules, collect(DISTINCT r.vendor) AS vendors
 ORDER BY rules DESC, v.key
 LIMIT $limit
-MATCH (o:Rule)-[:EXCLUDES]->(v)
+// OPTIONAL MATCH from the bound value: see card_indicators
+OPTIONAL MATCH (v)<-[:EXCLUDES]-(o:Rule)
 WHERE $include_deprecated OR NOT o.deprecated
 WITH v, rules, vendors, count(DISTINCT o) AS corpus_reach
 RETURN v.key AS key, v.field AS field, v.op AS op, v.value AS value, v.value_key AS value_key,

@@ -16,7 +16,10 @@ WHERE (t.id = $technique OR ($include_subtechniques AND t.parent_id = $technique
 WITH v, count(DISTINCT r) AS rules, collect(DISTINCT r.vendor) AS vendors
 ORDER BY rules DESC, v.key
 LIMIT $limit
-MATCH (o:Rule)-[oc:CHECKS]->(v)
+// OPTIONAL MATCH from the bound value: the embedded engine then follows v's own edges
+// instead of scanning every CHECKS edge of the corpus; each v has at least its own rules,
+// so no row gets a null.
+OPTIONAL MATCH (v)<-[oc:CHECKS]-(o:Rule)
 WHERE NOT oc.negated AND ($include_deprecated OR NOT o.deprecated)
 WITH v, rules, vendors, count(DISTINCT o) AS corpus_reach
 RETURN v.key AS key, v.field AS field, v.op AS op, v.value AS value, v.value_key AS value_key,

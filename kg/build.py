@@ -8,14 +8,16 @@ nothing changed since the last build (then it writes nothing).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib
 import logging
 import os
 import pickle
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -41,7 +43,11 @@ KG_BUILD_VERSION = "1"
 CHUNK = 150
 
 #: rule sources and the loader module that reads each
-RULE_LOADERS = {"sigma": "kg.loaders.sigma", "elastic": "kg.loaders.elastic", "splunk": "kg.loaders.splunk"}
+RULE_LOADERS = {
+    "sigma": "kg.loaders.sigma",
+    "elastic": "kg.loaders.elastic",
+    "splunk": "kg.loaders.splunk",
+}
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -86,7 +92,8 @@ def attack_bundle(root: Path) -> Path:
     """The enterprise bundle inside an ``attack/`` folder, or the file itself."""
     if root.is_file():
         return root
-    for name in ("enterprise-attack.json.gz", "enterprise-attack.json", "enterprise-attack-18.1.json"):
+    names = ("enterprise-attack.json.gz", "enterprise-attack.json", "enterprise-attack-18.1.json")
+    for name in names:
         if (root / name).exists():
             return root / name
     raise SourceError(str(root), "no enterprise-attack.json(.gz) in this folder")
@@ -135,7 +142,8 @@ class ParseCache:
     """Parsed FileResults per source, keyed by the file's bytes and the loader's context."""
 
     def __init__(self, name: str, loader_version: str, enabled: bool) -> None:
-        self.path = settings.cache_dir() / "parse" / f"{name}-v{loader_version}-b{KG_BUILD_VERSION}.pickle"
+        stem = f"{name}-v{loader_version}-b{KG_BUILD_VERSION}"
+        self.path = settings.cache_dir() / "parse" / f"{stem}.pickle"
         self.enabled = enabled
         self.entries: dict[str, tuple[str, FileResult]] = {}
         self.context_digest = ""
@@ -221,7 +229,9 @@ def _start_source(
         payload = [(f, d) for f, d, _ in chunk]
         future = pool.submit(_parse_chunk, name, payload, context) if pool else None
         if future is None:
-            for (file, _, digest), result in zip(chunk, _parse_chunk(name, payload, context)):
+            with _gc_running():
+                parsed = _parse_chunk(name, payload, context)
+            for (file, _, digest), result in zip(chunk, parsed):
                 job.results[file.relpath] = result
                 cache.put(file.relpath, digest, result)
         else:
@@ -245,19 +255,62 @@ def _finish_source(job: _SourceJob, progress: Progress | None) -> SourceReport:
     return job.report
 
 
-def _pool(workers: int) -> ProcessPoolExecutor | None:
-    # fork: workers inherit the imported loaders instead of importing them again
+def _pool(workers: int, names: Iterable[str] = ()) -> ProcessPoolExecutor | None:
+    """Parser processes, forked once every loader named is imported in this process.
+
+    The pool forks on its first submit; importing the loaders first means no worker
+    imports pySigma, lark or a grammar again.  Workers collect garbage even when the
+    parent paused it (see :func:`_gc_paused`): a parse makes cyclic trees.
+    """
     if workers <= 1:
         return None
-    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"))
+    for name in names:
+        _loader(name)
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=get_context("fork"), initializer=gc.enable
+    )
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the build holds millions of live objects.
+
+    Every few thousand allocations CPython's collector walks the young objects, and
+    now and then all of them: with the parsed corpora and the graph batch alive that
+    costs seconds and frees nothing, as records and rows form no garbage cycles.
+    Freezing what exists also keeps a forked worker's collector off the parent's
+    pages, which it would otherwise copy.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+
+
+@contextmanager
+def _gc_running() -> Iterator[None]:
+    """Collection back on for parsing in this process: parsers leave cyclic garbage."""
+    was_enabled = gc.isenabled()
+    gc.enable()
+    try:
+        yield
+    finally:
+        if not was_enabled:
+            gc.disable()
 
 
 def parse_rule_sources(roots: dict[str, Path], options: BuildOptions) -> list[SourceReport]:
     """Parse every rule source; cached files are not parsed again."""
-    pool = _pool(options.workers or os.cpu_count() or 1)
+    pool = _pool(options.workers or os.cpu_count() or 1, roots)
     try:
-        jobs = [_start_source(name, root, options, pool) for name, root in roots.items()]
-        return [_finish_source(job, options.progress) for job in jobs]
+        with _gc_paused():
+            jobs = [_start_source(name, root, options, pool) for name, root in roots.items()]
+            return [_finish_source(job, options.progress) for job in jobs]
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
@@ -350,9 +403,21 @@ def build(store: GraphStore, options: BuildOptions) -> BuildResult:
         result.timings["total"] = time.perf_counter() - started
         return result
 
+    with _gc_paused():
+        return _build(store, options, roots, prints, result, started)
+
+
+def _build(
+    store: GraphStore,
+    options: BuildOptions,
+    roots: dict[str, Path],
+    prints: dict[str, str],
+    result: BuildResult,
+    started: float,
+) -> BuildResult:
     rule_roots = {n: r for n, r in roots.items() if n in RULE_LOADERS}
     t0 = time.perf_counter()
-    pool = _pool(options.workers or os.cpu_count() or 1)
+    pool = _pool(options.workers or os.cpu_count() or 1, rule_roots)
     try:
         jobs = [_start_source(name, root, options, pool) for name, root in rule_roots.items()]
         # ATT&CK and the event catalogue load here while the workers parse rules
@@ -394,7 +459,8 @@ def build(store: GraphStore, options: BuildOptions) -> BuildResult:
     for name, fp in prints.items():
         report = next((r for r in reports if r.name == name), None)
         files = len(report.files) if report else 1
-        writer.add_source(batch, sources.BY_NAME[name], fp, files, len(report.rules) if report else 0)
+        loaded = len(report.rules) if report else 0
+        writer.add_source(batch, sources.BY_NAME[name], fp, files, loaded)
     result.timings["normalise"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

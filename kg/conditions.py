@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from kg.model import And, Comparison, Condition, Not, Or
+from kg.model import And, Comparison, Condition, Not
 
 
 @dataclass(frozen=True)
@@ -76,3 +76,17 @@ def read(tree: Condition | None) -> Reading:
         else:
             _split(conjunct, False, (indicators, negated))
     return Reading(tuple(indicators), tuple(exclusions), tuple(negated))
+
+
+def positive(node: Condition | None, negated: bool = False) -> Iterator[Comparison]:
+    """Comparisons the rule requires to hold: under an even number of NOTs."""
+    if node is None:
+        return
+    if isinstance(node, Comparison):
+        if not negated:
+            yield node
+    elif isinstance(node, Not):
+        yield from positive(node.child, not negated)
+    else:
+        for child in node.children:
+            yield from positive(child, negated)

@@ -28,7 +28,8 @@ from typing import NamedTuple
 
 import yaml
 
-from kg.model import Comparison, Condition, EventRecord, LogSourceRef, Not, Op, RuleRecord
+from kg.conditions import positive
+from kg.model import EventRecord, LogSourceRef, Op, RuleRecord
 
 ESF = "Apple Endpoint Security"
 AUDITD = "auditd"
@@ -111,26 +112,12 @@ def _keep(candidates: Iterable[tuple[str, str]], keys: Collection[str], reason: 
     return RuleEvents([], reason)
 
 
-def _positive(node: Condition | None, negated: bool = False) -> Iterator[Comparison]:
-    """Comparisons the rule requires to hold (an even number of NOTs above them)."""
-    if node is None:
-        return
-    if isinstance(node, Comparison):
-        if not negated:
-            yield node
-    elif isinstance(node, Not):
-        yield from _positive(node.child, not negated)
-    else:
-        for child in node.children:
-            yield from _positive(child, negated)
-
-
 def _values(rule: RuleRecord, fields: Collection[str]) -> list[str]:
     """Values the rule requires (eq) of any of ``fields``, from its hints and its condition."""
     found = [v for k, v in rule.event_hints if k.casefold() in fields]
     found += [
         c.value
-        for c in _positive(rule.condition)
+        for c in positive(rule.condition)
         if c.field and c.field.casefold() in fields and c.op is Op.EQ
     ]
     return list(dict.fromkeys(v.strip() for v in found if v.strip()))
@@ -220,7 +207,7 @@ def elastic_events(rule: RuleRecord, keys: Collection[str]) -> RuleEvents:
         return RuleEvents([], "no operating system (host.os.type, OS tag or index)")
     conf = table("elastic")
     types = {v.casefold() for k, v in rule.event_hints if k in ("event.type", "event.action")}
-    rule_fields = {c.field for c in _positive(rule.condition) if c.field} | index_fields
+    rule_fields = {c.field for c in positive(rule.condition) if c.field} | index_fields
     codes = [c for c in _values(rule, _EVENT_ID_FIELDS) if c.isdigit()]
     found: list[tuple[str, str]] = []
     for os_name in sorted(oses):

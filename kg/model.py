@@ -129,6 +129,9 @@ class FileResult:
     reason: str = ""
     line: int | None = None
     rules: tuple[RuleRecord, ...] = ()
+    #: named shortcomings met while reading a loaded file (a skipped SPL command, an
+    #: unknown macro); the build counts them into the source's load report
+    notes: tuple[str, ...] = ()
 
 
 # --- ATT&CK -----------------------------------------------------------------

@@ -429,7 +429,9 @@ def add_rule_events(batch: GraphBatch, links: Iterable[EventLink]) -> None:
             batch.rel("ON_EVENT", link.source, link.event_key, via=link.via)
 
 
-def add_analytic_events(batch: GraphBatch, attack: AttackRecords, links: Iterable[EventLink]) -> None:
+def add_analytic_events(
+    batch: GraphBatch, attack: AttackRecords, links: Iterable[EventLink]
+) -> None:
     """ANALYTIC_EVENT edges, and EXPECTS from each technique through its strategies."""
     by_analytic: dict[str, list[EventLink]] = {}
     for link in links:

@@ -16,7 +16,7 @@ Choices worth knowing:
   ``by`` fields and an ES|QL ``STATS ... BY``.
 * Kibana filters (``[[rule.filters]]``) are more conjuncts (loaders/elastic_filters.py).
 * Notes met while parsing an ``ok`` query (an ES|QL command skipped, an EQL
-  pipe ignored) are joined into ``parse_reason``.
+  pipe ignored) go to the file result's ``notes``, which the load report counts.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from types import ModuleType
 
 from lark.exceptions import LarkError
 
-from kg.model import Comparison, Condition, FileResult, Not, Op, RuleRecord, SourceFile
+from kg.conditions import positive
+from kg.model import Condition, FileResult, Op, RuleRecord, SourceFile
 from . import elastic_eql, elastic_esql, elastic_kql, elastic_lucene
 from .elastic_tree import ParsedQuery, QuerySyntaxError, all_of
 from .elastic_filters import filters_condition
@@ -72,7 +73,7 @@ class ElasticLoader:
         if not isinstance(rule, dict) or not rule.get("rule_id"):
             return FileResult(file.relpath, "failed", "no [rule] table with a rule_id")
         try:
-            record = build_record(file.relpath, document)
+            record, notes = build_record(file.relpath, document)
         except QuerySyntaxError as exc:
             line = _query_line(text) + exc.line if exc.line else None
             reason = f"{rule.get('language', '')} query does not parse: {exc}"
@@ -80,7 +81,7 @@ class ElasticLoader:
         except (LarkError, RecursionError, ValueError, TypeError, KeyError) as exc:
             log.debug("%s: %r", file.relpath, exc)
             return FileResult(file.relpath, "failed", f"cannot read rule: {exc!r}")
-        return FileResult(file.relpath, "loaded", rules=(record,))
+        return FileResult(file.relpath, "loaded", rules=(record,), notes=notes)
 
 
 def _query_line(text: str) -> int:
@@ -92,8 +93,11 @@ def _query_line(text: str) -> int:
     return line if match.group(2) else line - 1
 
 
-def build_record(relpath: str, document: dict) -> RuleRecord:
-    """The record of one parsed TOML document; QuerySyntaxError if its query is bad."""
+def build_record(relpath: str, document: dict) -> tuple[RuleRecord, tuple[str, ...]]:
+    """The record of one parsed TOML document and the notes on what its query skipped.
+
+    Raises QuerySyntaxError if its query is bad.
+    """
     meta = document.get("metadata", {})
     rule = document["rule"]
     rule_type = str(rule.get("type", ""))
@@ -104,13 +108,11 @@ def build_record(relpath: str, document: dict) -> RuleRecord:
     filters, filter_notes = filters_condition(rule.get("filters") or ())
     condition = all_of([condition, filters])
     notes = (*(parsed.notes if parsed else ()), *filter_notes)
-    if status == "ok" and notes:
-        reason = "; ".join(notes)
     tags = tuple(str(t) for t in rule.get("tags", ()))
     techniques, tactics = _threat(rule.get("threat", ()))
     maturity = str(meta.get("maturity", ""))
     indices = tuple(rule.get("index", ())) or (parsed.indices if parsed else ())
-    return RuleRecord(
+    record = RuleRecord(
         vendor="elastic",
         id=str(rule["rule_id"]),
         title=str(rule.get("name", "")),
@@ -137,6 +139,7 @@ def build_record(relpath: str, document: dict) -> RuleRecord:
         references=tuple(str(r) for r in rule.get("references", ())),
         licence=LICENCE,
     )
+    return record, notes
 
 
 def _parse_query(rule_type: str, language: str, query: str):
@@ -201,27 +204,13 @@ def _group_by(rule: dict, parsed: ParsedQuery | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(f for f in fields if f))
 
 
-def _positive(node: Condition | None, negated: bool = False):
-    """Comparisons a rule requires: not under an odd number of NOTs."""
-    if node is None:
-        return
-    if isinstance(node, Comparison):
-        if not negated:
-            yield node
-    elif isinstance(node, Not):
-        yield from _positive(node.child, not negated)
-    else:
-        for child in node.children:
-            yield from _positive(child, negated)
-
-
 def _event_hints(
     condition: Condition | None, parsed: ParsedQuery | None, tags: tuple[str, ...]
 ) -> tuple[tuple[str, str], ...]:
     hints: list[tuple[str, str]] = []
     for category in parsed.categories if parsed else ():
         hints.append(("event.category", category))
-    for test in _positive(condition):
+    for test in positive(condition):
         if test.field in HINT_FIELDS and test.op is Op.EQ and not test.derived:
             hints.append((test.field, test.value))
     for tag in tags:

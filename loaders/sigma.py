@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -77,6 +76,7 @@ from sigma.types import (
     SpecialChars,
 )
 
+from kg.conditions import positive
 from kg.model import And, Comparison, Condition, FileResult, Not, Op, Or, RuleRecord, SourceFile
 from kg.normalise import escape_glob, unescape_glob
 
@@ -308,27 +308,10 @@ def _query_text(text: str, multi: bool) -> str:
 def _event_hints(tree: Condition | None) -> tuple[tuple[str, str], ...]:
     hints = [
         ("EventID", c.value)
-        for c in _positive(tree)
+        for c in positive(tree)
         if c.field and c.op is Op.EQ and c.field.casefold() in _EVENT_FIELDS
     ]
     return tuple(dict.fromkeys(hints))
-
-
-def _positive(node: Condition | None, negated: bool = False) -> Iterator[Comparison]:
-    """Comparisons the rule requires to hold (an even number of NOTs above them)."""
-    if node is None:
-        return
-    if isinstance(node, Comparison):
-        if not negated:
-            yield node
-    elif isinstance(node, Not):
-        yield from _positive(node.child, not negated)
-    else:
-        for child in node.children:
-            yield from _positive(child, negated)
-
-
-# --- condition tree ------------------------------------------------------------------------
 
 
 def _tree(relpath: str, detections: SigmaDetections) -> Condition | None:

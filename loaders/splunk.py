@@ -13,7 +13,7 @@ low, Anomaly → medium, TTP and Correlation → high, raised to critical when
 
 A detection whose search filters on nothing kg can name (an aggregation of a
 whole data model, a lookup table) gets parse_status ``unsupported`` with the
-reason; notes on what was skipped are in the file result's reason.
+reason; notes on what was skipped are in the file result's notes.
 """
 
 from __future__ import annotations
@@ -72,7 +72,9 @@ def _status(reading: SplReading) -> tuple[str, str]:
     return "unsupported", "no filtering condition: " + (reading.summary or "search tests no field")
 
 
-def _record(relpath: str, doc: dict, macros: dict[str, Macro]) -> tuple[RuleRecord, str]:
+def _record(
+    relpath: str, doc: dict, macros: dict[str, Macro]
+) -> tuple[RuleRecord, tuple[str, ...]]:
     tags = doc.get("tags") if isinstance(doc.get("tags"), dict) else {}
     rule_type = _text(doc.get("type"))
     status = _text(doc.get("status"))
@@ -99,7 +101,7 @@ def _record(relpath: str, doc: dict, macros: dict[str, Macro]) -> tuple[RuleReco
         "licence": "Apache-2.0",
     }
     if not search:
-        return RuleRecord(**base, parse_status="no_query", parse_reason="no search"), ""
+        return RuleRecord(**base, parse_status="no_query", parse_reason="no search"), ()
     reading = read_search(search, macros)
     parse_status, reason = _status(reading)
     rule = RuleRecord(
@@ -111,7 +113,7 @@ def _record(relpath: str, doc: dict, macros: dict[str, Macro]) -> tuple[RuleReco
         parse_reason=reason,
     )
     notes = reading.notes + tuple(f"stage not parsed: {u}" for u in reading.unparsed)
-    return rule, "; ".join(dict.fromkeys(notes))
+    return rule, tuple(dict.fromkeys(notes))
 
 
 class SplunkLoader:
@@ -148,7 +150,7 @@ class SplunkLoader:
         except Exception as exc:
             log.debug("splunk parse error in %s", file.relpath, exc_info=True)
             return FileResult(file.relpath, "failed", f"{type(exc).__name__}: {exc}")
-        return FileResult(file.relpath, "loaded", notes, rules=(rule,))
+        return FileResult(file.relpath, "loaded", rules=(rule,), notes=notes)
 
 
 LOADER = SplunkLoader()

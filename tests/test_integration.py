@@ -30,20 +30,42 @@ def _corpora() -> Path:
     return root
 
 
-@pytest.fixture(scope="module", params=STORE_KINDS)
+class FullGraphs:
+    """One full build per store kind, made on first use and shared by the module's tests."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.tmp_path_factory = tmp_path_factory
+        self.built: dict[str, tuple[GraphStore, BuildResult, BuildOptions]] = {}
+        self.monkeypatch = pytest.MonkeyPatch()
+
+    def get(self, kind: str) -> tuple[GraphStore, BuildResult, BuildOptions]:
+        if kind not in self.built:
+            corpora = _corpora()
+            tmp = self.tmp_path_factory.mktemp(f"full-{kind}")
+            store = open_test_store(kind, tmp)
+            self.monkeypatch.setenv("KG_CACHE", str(self.tmp_path_factory.getbasetemp() / "cache"))
+            options = BuildOptions(source_dir=corpora)
+            self.built[kind] = (store, build(store, options), options)
+        return self.built[kind]
+
+    def close(self) -> None:
+        for store, _, _ in self.built.values():
+            store.close()
+        self.monkeypatch.undo()
+
+
+@pytest.fixture(scope="module")
+def graphs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullGraphs]:
+    full = FullGraphs(tmp_path_factory)
+    yield full
+    full.close()
+
+
+@pytest.fixture(params=STORE_KINDS)
 def built(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[GraphStore, BuildResult, BuildOptions]]:
-    corpora = _corpora()
-    tmp = tmp_path_factory.mktemp(f"full-{request.param}")
-    store = open_test_store(request.param, tmp)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KG_CACHE", str(tmp / "cache"))
-    options = BuildOptions(source_dir=corpora)
-    result = build(store, options)
-    yield store, result, options
-    mp.undo()
-    store.close()
+    request: pytest.FixtureRequest, graphs: FullGraphs
+) -> tuple[GraphStore, BuildResult, BuildOptions]:
+    return graphs.get(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +145,29 @@ def test_a_second_build_gives_the_same_graph(built):
     rebuilt = build(store, BuildOptions(source_dir=options.source_dir, force=True))
     assert not rebuilt.up_to_date
     assert graph_digest(store) == first
+
+
+CARD_SAMPLE = ("T1059.006", "T1059.001", "T1003.001", "T1547.001", "T1685", "T1001")
+
+
+@pytest.mark.neo4j
+def test_card_json_is_identical_on_both_stores(graphs):
+    from kg.api import KnowledgeBase
+    from kg.card import card_to_json
+
+    embedded, _, _ = graphs.get("embedded")
+    neo4j, _, _ = graphs.get("neo4j")
+    for technique in CARD_SAMPLE:
+        for subtechniques in (True, False):
+            cards = [
+                card_to_json(KnowledgeBase(store).technique(technique, include_subtechniques=subtechniques))
+                for store in (embedded, neo4j)
+            ]
+            assert cards[0] == cards[1], (technique, subtechniques)
+
+
+@pytest.mark.neo4j
+def test_both_stores_hold_the_same_graph(graphs):
+    embedded, _, _ = graphs.get("embedded")
+    neo4j, _, _ = graphs.get("neo4j")
+    assert graph_digest(embedded) == graph_digest(neo4j)

@@ -56,7 +56,7 @@ def test_conditions_or_reasons(results: list[FileResult]):
 def test_stages_parsed_and_hints(results: list[FileResult]):
     rules = [rule for r in results for rule in r.rules]
     assert all(r.parse_status in ("ok", "unsupported") for r in rules)
-    unparsed = [r.relpath for r in results if "stage not parsed" in r.reason]
+    unparsed = [r.relpath for r in results if "stage not parsed" in " ".join(r.notes)]
     assert unparsed == []
     hints = Counter(kind for r in rules for kind, _ in r.event_hints)
     assert hints["datamodel"] >= 900
