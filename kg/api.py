@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
@@ -26,6 +27,15 @@ from kg.stores.base import GraphStore, Row
 log = logging.getLogger(__name__)
 
 ENTERPRISE = "enterprise-attack"
+
+#: Stores whose ``run`` may be called from several threads at once: the Neo4j store opens a
+#: session per call on a thread-safe driver.  The embedded store shares one connection.
+CONCURRENT_STORES = frozenset({"neo4j"})
+#: Queries of one answer in flight at once on such a store.
+WORKERS = 4
+#: The card's sections besides the technique itself; the second group takes ``limit`` too.
+CARD_QUERIES = ("card_totals", "card_events", "card_field_ops", "card_field_samples", "card_rules")
+CARD_LIMITED = ("card_fields", "card_indicators", "card_exclusions")
 
 T = TypeVar("T")
 
@@ -282,6 +292,10 @@ def _record(cls: type[T], row: Mapping[str, Any]) -> T:
     return cls(**values)
 
 
+def _records(cls: type[T], rows: Sequence[Mapping[str, Any]]) -> tuple[T, ...]:
+    return tuple(_record(cls, row) for row in rows)
+
+
 def _technique_id(technique: str) -> str:
     return technique.strip().upper()
 
@@ -294,6 +308,7 @@ class KnowledgeBase:
 
     def __init__(self, store: GraphStore) -> None:
         self.store = store
+        self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
     def open(
@@ -316,6 +331,9 @@ class KnowledgeBase:
         return cls(store)
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
         self.store.close()
 
     def __enter__(self) -> Self:
@@ -331,7 +349,18 @@ class KnowledgeBase:
         return self.store.run(query.text, query.bind(params))
 
     def _rows(self, cls: type[T], name: str, **params: Any) -> tuple[T, ...]:
-        return tuple(_record(cls, row) for row in self.run(name, **params))
+        return _records(cls, self.run(name, **params))
+
+    def _run_many(self, jobs: Mapping[str, Mapping[str, Any]]) -> dict[str, list[Row]]:
+        """Run independent canned queries (name → params); at once where the store allows."""
+        if self.store.name not in CONCURRENT_STORES or len(jobs) < 2:
+            return {name: self.run(name, **params) for name, params in jobs.items()}
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="kg-query")
+        futures = {
+            name: self._pool.submit(self.run, name, **params) for name, params in jobs.items()
+        }
+        return {name: future.result() for name, future in futures.items()}
 
     # --- the technique card ----------------------------------------------------------
 
@@ -345,52 +374,29 @@ class KnowledgeBase:
     ) -> TechniqueCard:
         """The card of one technique; ``limit`` caps fields, indicators and exclusions."""
         tid = _technique_id(technique)
-        found = self.run("card_technique", technique=tid)
-        if not found:
-            raise QueryError(f"technique {tid!r} is not in the graph")
         scope = {
             "technique": tid,
             "include_subtechniques": include_subtechniques,
             "include_deprecated": include_deprecated,
         }
-        totals = self.run("card_totals", **scope)[0]
+        jobs: dict[str, Mapping[str, Any]] = {"card_technique": {"technique": tid}}
+        jobs.update(dict.fromkeys(CARD_QUERIES, scope))
+        limited = {"limit": limit, **scope}
+        jobs.update(dict.fromkeys(CARD_LIMITED, limited))
+        rows = self._run_many(jobs)
+        if not rows["card_technique"]:
+            raise QueryError(f"technique {tid!r} is not in the graph")
         return TechniqueCard(
-            technique=_record(TechniqueInfo, found[0]),
-            events=self._rows(CardEvent, "card_events", **scope),
-            fields=self._fields(scope, limit, samples),
-            indicators=self._rows(Indicator, "card_indicators", limit=limit, **scope),
-            exclusions=self._rows(Indicator, "card_exclusions", limit=limit, **scope),
-            rules=self._rows(RuleRef, "card_rules", **scope),
-            totals=_record(CardTotals, totals),
+            technique=_record(TechniqueInfo, rows["card_technique"][0]),
+            events=_records(CardEvent, rows["card_events"]),
+            fields=_fields(rows, samples),
+            indicators=_records(Indicator, rows["card_indicators"]),
+            exclusions=_records(Indicator, rows["card_exclusions"]),
+            rules=_records(RuleRef, rows["card_rules"]),
+            totals=_record(CardTotals, rows["card_totals"][0]),
             include_subtechniques=include_subtechniques,
             include_deprecated=include_deprecated,
         )
-
-    def _fields(self, scope: Mapping[str, Any], limit: int, samples: int) -> tuple[CardField, ...]:
-        ops: dict[str, list[tuple[str, int]]] = {}
-        for row in self.run("card_field_ops", **scope):
-            ops.setdefault(row["field"], []).append((row["op"], row["rules"]))
-        values: dict[str, list[str]] = {}
-        for row in self.run("card_field_samples", **scope):
-            # rows come most used first within a field: the first few are its samples
-            kept = values.setdefault(row["field"], [])
-            if len(kept) < samples:
-                kept.append(row["value"])
-        out = []
-        for row in self.run("card_fields", limit=limit, **scope):
-            name = row["field"]
-            out.append(
-                CardField(
-                    field=name,
-                    mapped=bool(row["mapped"]),
-                    rules=row["rules"],
-                    native=_natives_by_vendor(row["natives"]),
-                    ops=tuple(sorted(ops.get(name, []), key=lambda item: (-item[1], item[0]))),
-                    samples=tuple(values.get(name, [])),
-                    roles=tuple(sorted(row["roles"])),
-                )
-            )
-        return tuple(out)
 
     # --- expansions ------------------------------------------------------------------
 
@@ -409,35 +415,17 @@ class KnowledgeBase:
         """The rules behind one count of a card: give exactly one of event, field (with an
         optional op), value or exclusion (Value keys).  Without ``technique``, a value or
         exclusion gives the rules behind its corpus reach."""
-        chosen = [
-            k
-            for k, v in (
-                ("event", event),
-                ("field", field),
-                ("value", value),
-                ("exclusion", exclusion),
-            )
-            if v is not None
-        ]
+        given = {"event": event, "field": field, "value": value, "exclusion": exclusion}
+        chosen = [name for name, item in given.items() if item is not None]
         if len(chosen) != 1:
             raise QueryError(
                 f"rules_behind: give one of event, field, value, exclusion; got {chosen}"
             )
         if technique is None:
-            if value is not None:
-                return self._rows(
-                    RuleRef,
-                    "rules_behind_value_corpus",
-                    key=value,
-                    include_deprecated=include_deprecated,
-                )
-            if exclusion is not None:
-                return self._rows(
-                    RuleRef,
-                    "rules_behind_exclusion_corpus",
-                    key=exclusion,
-                    include_deprecated=include_deprecated,
-                )
+            if chosen[0] in ("value", "exclusion"):
+                name = f"rules_behind_{chosen[0]}_corpus"
+                key = given[chosen[0]]
+                return self._rows(RuleRef, name, key=key, include_deprecated=include_deprecated)
             raise QueryError(f"rules_behind: {chosen[0]} needs a technique")
         scope = {
             "technique": _technique_id(technique),
@@ -468,10 +456,11 @@ class KnowledgeBase:
             "include_deprecated": include_deprecated,
             "limit": limit,
         }
+        rows = self._run_many({"overlap_values": scope, "overlap_rule_pairs": scope})
         return Overlap(
             technique=scope["technique"],
-            values=self._rows(SharedValue, "overlap_values", **scope),
-            pairs=self._rows(RulePair, "overlap_rule_pairs", **scope),
+            values=_records(SharedValue, rows["overlap_values"]),
+            pairs=_records(RulePair, rows["overlap_rule_pairs"]),
         )
 
     def coverage_by_vendor_tactic(
@@ -572,6 +561,31 @@ class KnowledgeBase:
             domain=domain,
             include_deprecated=include_deprecated,
         )
+
+
+def _fields(rows: Mapping[str, list[Row]], samples: int) -> tuple[CardField, ...]:
+    """The card's fields, from the rows of card_fields, card_field_ops, card_field_samples."""
+    ops: dict[str, list[tuple[str, int]]] = {}
+    for row in rows["card_field_ops"]:
+        ops.setdefault(row["field"], []).append((row["op"], row["rules"]))
+    values: dict[str, list[str]] = {}
+    for row in rows["card_field_samples"]:
+        # rows come most used first within a field: the first few are its samples
+        kept = values.setdefault(row["field"], [])
+        if len(kept) < samples:
+            kept.append(row["value"])
+    return tuple(
+        CardField(
+            field=row["field"],
+            mapped=bool(row["mapped"]),
+            rules=row["rules"],
+            native=_natives_by_vendor(row["natives"]),
+            ops=tuple(sorted(ops.get(row["field"], []), key=lambda item: (-item[1], item[0]))),
+            samples=tuple(values.get(row["field"], [])),
+            roles=tuple(sorted(row["roles"])),
+        )
+        for row in rows["card_fields"]
+    )
 
 
 def _natives_by_vendor(natives: Sequence[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -333,7 +333,7 @@ def export_navigator(
         rows,
         name=f"kg coverage ({who})",
         score=score,  # type: ignore[arg-type]
-        description=f"Techniques detected by public {who} rules; score = {score}.",
+        description=f"Techniques detected by public detection rules ({who}); score = {score}.",
         attack_version=attack_version,
         domain=domain or ENTERPRISE,
     )

@@ -1,7 +1,5 @@
 // kg: rule overlap of a technique
-// Change the :param values, then run (multi-statement editor).
-:param technique => 'T1059.006';
-:param limit => 25;
+// Set the parameters first: run the favourite kg-overlap-params.
 // name: viz_overlap_graph
 // params: technique (ATT&CK id, e.g. T1059.006), limit (how many shared values to keep)
 // row: rule, detects, technique, checks, value: one rule with its DETECTS and CHECKS edges,

@@ -1,7 +1,5 @@
 // kg: a rule's neighbourhood
-// Change the :param values, then run (multi-statement editor).
-:param rule => 'sigma:50a0aa3d-ab16-4594-a8aa-5145a6e6792b';
-:param limit => 15;
+// Set the parameters first: run the favourite kg-rule-params.
 // name: viz_rule_graph
 // params: rule (a rule's uid such as sigma:<id>, or its vendor id), limit (how many other rules)
 // row: one per matching rule, for Neo4j Browser to draw its neighbourhood: rule; links and

@@ -1,9 +1,5 @@
 // kg: rules behind an indicator
-// Change the :param values, then run (multi-statement editor).
-:param field => 'process.name';
-:param op => 'eq';
-:param value => 'python.exe';
-:param limit => 50;
+// Set the parameters first: run the favourite kg-value-params.
 // name: viz_value_graph
 // params: field (canonical field, e.g. process.name), op (eq, wildcard, regex_match, ...),
 //   value (the value as kg keys it, case-folded, or as first seen), limit (how many rules)

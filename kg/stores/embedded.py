@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import ladybug
-import pandas as pd
 
 from kg import schema
 from kg.cypher import translate
@@ -137,7 +136,10 @@ def schema_statements() -> list[str]:
     return statements
 
 
-def _frame(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], what: str) -> pd.DataFrame:
+def _frame(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], what: str) -> Any:
+    # pandas costs a third of a second to import: only a build that writes needs it
+    import pandas as pd
+
     extra = set(rows[0]) - set(columns)
     if extra:
         raise StoreError(f"{what}: rows carry columns the schema lacks: {sorted(extra)}")

@@ -4,8 +4,8 @@ Neo4j Browser reads a GraSS sheet (drop ``browser/kg.grass`` on the Browser, or 
 followed by its text) with a very small parser, and this checker holds a sheet to the same
 limits so that a sheet which passes here is read whole there:
 
-* strings are in single quotes only; a double quote is taken as a plain character, so a
-  double-quoted caption holding ``{title}`` would open a new block;
+* strings are in single quotes only: Browser's reader also opens a string at a double
+  quote, but kg's sheet keeps to one quoting so the two readers cannot disagree;
 * each declaration is split at ``;`` and then at ``:``, so a value may not hold ``:``;
 * selectors are ``node``, ``relationship``, ``node.<Label>`` or ``relationship.<TYPE>``;
   where several rules match one node, later rules win, so the vendor labels (:Sigma,
@@ -82,7 +82,7 @@ def parse_grass(text: str, where: str = "kg.grass") -> list[GrassRule]:
             in_string = not in_string
         elif char == '"' and in_block:
             raise GrassError(
-                f"{where}:{line}", "double quote: Browser reads strings in single quotes only"
+                f"{where}:{line}", "double quote: kg sheets quote strings with single quotes only"
             )
         elif char == "{" and not in_string:
             if in_block:
@@ -196,12 +196,35 @@ FAVOURITES: dict[str, tuple[str, str, Mapping[str, Any]]] = {
 
 
 def favourite_text(stem: str) -> str:
-    """The favourite file ``browser/favourites/<stem>.cypher``."""
+    """The favourite ``browser/favourites/<stem>.cypher``: the query alone.
+
+    Browser runs a favourite that mixes ``:param`` lines with a query as a
+    multi-statement script and then shows statement summaries, not the graph; so
+    the parameters live in a favourite of their own (:func:`params_text`).
+    """
     from kg import cypher
 
     title, name, params = FAVOURITES[stem]
     query = cypher.load(name)
     query.bind(params)
-    lines = [f"// {title}", "// Change the :param values, then run (multi-statement editor)."]
-    lines += [f":param {key} => {cypher_literal(value)};" for key, value in params.items()]
+    lines = [f"// {title}", f"// Set the parameters first: run the favourite {stem}-params."]
     return "\n".join(lines) + "\n" + query.text.rstrip() + "\n"
+
+
+def params_text(stem: str) -> str:
+    """The favourite ``browser/favourites/<stem>-params.cypher``: ``:param`` lines to edit."""
+    title, _, params = FAVOURITES[stem]
+    lines = [f"// {title}: parameters", f"// Edit the values, run, then run the favourite {stem}."]
+    # ``=>`` makes Browser evaluate the value as Cypher, so 25 stays an integer (LIMIT
+    # refuses the float that ``:params {limit: 25}`` would store)
+    lines += [f":param {key} => {cypher_literal(value)};" for key, value in params.items()]
+    return "\n".join(lines) + "\n"
+
+
+def favourite_files() -> dict[str, str]:
+    """Every favourite file name under ``browser/favourites/`` and its text."""
+    files = {}
+    for stem in sorted(FAVOURITES):
+        files[f"{stem}.cypher"] = favourite_text(stem)
+        files[f"{stem}-params.cypher"] = params_text(stem)
+    return files
