@@ -39,7 +39,7 @@ from kg.stores.base import GraphStore
 
 log = logging.getLogger(__name__)
 
-KG_BUILD_VERSION = "1"
+KG_BUILD_VERSION = "2"
 CHUNK = 150
 
 #: rule sources and the loader module that reads each
@@ -252,6 +252,9 @@ def _finish_source(job: _SourceJob, progress: Progress | None) -> SourceReport:
             progress(job.name, done, total)
     job.cache.save(job.order)
     job.report.files = [job.results[relpath] for relpath in job.order]
+    for result in job.report.files:
+        for note in result.notes:
+            job.report.note(note)
     return job.report
 
 

@@ -24,13 +24,15 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from lark.exceptions import LarkError
 
 from kg.conditions import positive
-from kg.model import Condition, FileResult, Op, RuleRecord, SourceFile
+from kg.model import Condition, FileResult, Op, ParseStatus, RuleRecord, SourceFile
 from . import elastic_eql, elastic_esql, elastic_kql, elastic_lucene
 from .elastic_tree import ParsedQuery, QuerySyntaxError, all_of
 from .elastic_filters import filters_condition
@@ -93,7 +95,7 @@ def _query_line(text: str) -> int:
     return line if match.group(2) else line - 1
 
 
-def build_record(relpath: str, document: dict) -> tuple[RuleRecord, tuple[str, ...]]:
+def build_record(relpath: str, document: dict[str, Any]) -> tuple[RuleRecord, tuple[str, ...]]:
     """The record of one parsed TOML document and the notes on what its query skipped.
 
     Raises QuerySyntaxError if its query is bad.
@@ -142,7 +144,9 @@ def build_record(relpath: str, document: dict) -> tuple[RuleRecord, tuple[str, .
     return record, notes
 
 
-def _parse_query(rule_type: str, language: str, query: str):
+def _parse_query(
+    rule_type: str, language: str, query: str
+) -> tuple[ParsedQuery | None, ParseStatus, str]:
     if rule_type == "machine_learning":
         return None, "no_query", "machine_learning job: no query"
     if not query.strip():
@@ -167,14 +171,14 @@ def _date(value: object) -> str:
     return str(value or "").replace("/", "-")
 
 
-def _tactic_shortname(tactic: dict) -> str:
+def _tactic_shortname(tactic: dict[str, Any]) -> str:
     name = str(tactic.get("name", "")).strip()
     if name:
         return re.sub(r"\s+", "-", name.lower())
     return str(tactic.get("id", ""))
 
 
-def _threat(entries: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _threat(entries: Iterable[object] | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     techniques: list[str] = []
     tactics: list[str] = []
     for entry in entries or ():
@@ -189,7 +193,7 @@ def _threat(entries: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(dict.fromkeys(t for t in techniques if t)), tuple(dict.fromkeys(tactics))
 
 
-def _group_by(rule: dict, parsed: ParsedQuery | None) -> tuple[str, ...]:
+def _group_by(rule: dict[str, Any], parsed: ParsedQuery | None) -> tuple[str, ...]:
     fields: list[str] = []
     threshold = rule.get("threshold") or {}
     fields += _as_list(threshold.get("field"))

@@ -21,14 +21,16 @@ from __future__ import annotations
 import dataclasses
 import re
 from functools import cache
+from typing import Any, Unpack, cast
 
-from lark import Lark, Transformer
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput
 
-from kg.model import Comparison, Condition, Op
+from kg.model import And, Comparison, Condition, Not, Op, Or
 from kg.normalise import escape_glob
 from .elastic_tree import (
     Call,
+    ComparisonExtra,
     FieldRef,
     Literal,
     ParsedQuery,
@@ -120,10 +122,15 @@ def _field_name(token: str) -> str:
     return token.replace("`", "").lstrip("?")
 
 
-class _Builder(Transformer):
+#: a sequence step as the builder hands it on: kind, the step's query, its options
+_Step = tuple[str, ParsedQuery, list[Any]]
+
+
+class _Builder(Transformer[Token, ParsedQuery]):
     """Lark callbacks building kg conditions from EQL; one instance serves every parse."""
 
-    def start(self, items):
+    def start(self, items: list[Any]) -> ParsedQuery:
+        query: ParsedQuery
         query, *pipes = items
         if pipes:
             notes = tuple(f"eql pipe ignored: {name}" for _kind, name in pipes)
@@ -132,101 +139,101 @@ class _Builder(Transformer):
 
     # --- structure ---------------------------------------------------------
 
-    def event_query(self, items):
+    def event_query(self, items: list[Any]) -> ParsedQuery:
         category, condition = items
         return ParsedQuery(condition, categories=(category,) if category != "any" else ())
 
-    def category(self, items):
+    def category(self, items: list[Any]) -> str:
         token = items[0]
         return _string(token) if token.type == "STRING" else str(token)
 
-    def by_clause(self, items):
+    def by_clause(self, items: list[Any]) -> tuple[str, tuple[str, ...]]:
         return ("by", tuple(_operand_field(op) for op in items if _operand_field(op)))
 
-    def maxspan(self, items):
+    def maxspan(self, items: list[Any]) -> tuple[str, str]:
         return ("maxspan", str(items[0]))
 
-    def runs(self, items):
+    def runs(self, items: list[Any]) -> tuple[str, str]:
         return ("runs", str(items[0]))
 
-    def step(self, items):
+    def step(self, items: list[Any]) -> _Step:
         query, *options = items
         return ("step", query, options)
 
-    def until_step(self, items):
+    def until_step(self, items: list[Any]) -> _Step:
         query, *options = items
         return ("until", query, options)
 
-    def missing_step(self, items):
+    def missing_step(self, items: list[Any]) -> _Step:
         query, *options = items
         return ("missing", query, options)
 
-    def pipe(self, items):
+    def pipe(self, items: list[Any]) -> tuple[str, str]:
         return ("pipe", str(items[0]))
 
-    def arith(self, items):
+    def arith(self, items: list[Any]) -> Call:
         left, op, right = items
         return Call(str(op), (left, right))
 
-    def sequence(self, items):
+    def sequence(self, items: list[Any]) -> ParsedQuery:
         return _join_steps(items)
 
-    def sample(self, items):
+    def sample(self, items: list[Any]) -> ParsedQuery:
         return _join_steps(items)
 
     # --- conditions --------------------------------------------------------
 
-    def or_(self, items):
+    def or_(self, items: list[Any]) -> Condition | None:
         return any_of(items)
 
-    def and_(self, items):
+    def and_(self, items: list[Any]) -> Condition | None:
         return all_of(items)
 
-    def not_(self, items):
+    def not_(self, items: list[Any]) -> Condition | None:
         return negate(items[0])
 
-    def bare(self, items):
+    def bare(self, items: list[Any]) -> Condition | None:
         return _bare(items[0])
 
-    def compare(self, items):
+    def compare(self, items: list[Any]) -> Condition | None:
         left, op, right = items
         return _compare(left, str(op), right)
 
-    def compare_not(self, items):
+    def compare_not(self, items: list[Any]) -> Condition | None:
         left, _not, op, right = items
         return negate(_compare(left, str(op), right))
 
-    def values(self, items):
+    def values(self, items: list[Any]) -> list[object]:
         return list(items)
 
     # --- operands ----------------------------------------------------------
 
-    def field(self, items):
+    def field(self, items: list[Any]) -> FieldRef:
         return FieldRef(_field_name(items[0]))
 
-    def optfield(self, items):
+    def optfield(self, items: list[Any]) -> FieldRef:
         return FieldRef(_field_name(items[0]), optional=True)
 
-    def string(self, items):
+    def string(self, items: list[Any]) -> Literal:
         return Literal("string", _string(items[0]))
 
-    def rawstring(self, items):
+    def rawstring(self, items: list[Any]) -> Literal:
         token = str(items[0])[1:]
         return Literal("string", token[3:-3] if token.startswith('"""') else token[1:-1])
 
-    def number(self, items):
+    def number(self, items: list[Any]) -> Literal:
         return Literal("number", str(items[0]))
 
-    def true(self, _items):
+    def true(self, _items: list[Any]) -> Literal:
         return Literal("bool", "true")
 
-    def false(self, _items):
+    def false(self, _items: list[Any]) -> Literal:
         return Literal("bool", "false")
 
-    def null(self, _items):
+    def null(self, _items: list[Any]) -> Literal:
         return Literal("null", "")
 
-    def call(self, items):
+    def call(self, items: list[Any]) -> Call:
         name = str(items[0])
         args = tuple(arg for arg in items[1:] if arg is not None)
         return Call(name.rstrip("~"), args, insensitive=name.endswith("~"))
@@ -241,7 +248,7 @@ def _operand_field(operand: object) -> str:
     return ""
 
 
-def _join_steps(items: list) -> ParsedQuery:
+def _join_steps(items: list[Any]) -> ParsedQuery:
     group_by: list[str] = []
     steps: list[Condition | None] = []
     categories: list[str] = []
@@ -272,7 +279,7 @@ def _bare(operand: object) -> Condition | None:
         return _call_predicate(operand)
     if isinstance(operand, Literal):
         return None  # ``any where true``: no test
-    return operand  # already a condition
+    return operand if isinstance(operand, Comparison | And | Or | Not) else None
 
 
 def _call_predicate(call: Call) -> Condition | None:
@@ -325,10 +332,14 @@ def _compare(left: object, op: str, right: object) -> Condition | None:
         return Comparison(
             left.name, Op.EQ, value, op, ("fieldref", right.name.lower()), derived=True
         )
+    if not isinstance(right, Literal):
+        raise TypeError(f"cannot compare a field with {type(right).__name__}")
     return _field_literal(left.name, op, right)
 
 
-def _field_literal(name: str, op: str, lit: Literal, **extra) -> Condition | None:
+def _field_literal(
+    name: str, op: str, lit: Literal, **extra: Unpack[ComparisonExtra]
+) -> Condition | None:
     if lit.kind == "null":
         exists = Comparison(name, Op.EXISTS, "", op, **extra)
         return exists if op == "!=" else negate(exists)
@@ -353,7 +364,7 @@ def _compare_call(call: Call, op: str, right: object) -> Condition | None:
     if found is None or not isinstance(right, Literal):
         return None
     name = call.name.lower()
-    extra = {"modifiers": (name,), "derived": True}
+    extra: ComparisonExtra = {"modifiers": (name,), "derived": True}
     if name == "length" and right.kind == "number":
         if op in ("==", ":"):
             return Comparison(found.name, Op.RANGE, f"=={right.value}", op, **extra)
@@ -374,6 +385,7 @@ def _parser() -> Lark:
 def parse(query: str) -> ParsedQuery:
     """One EQL query; raises QuerySyntaxError naming the line and column."""
     try:
-        return _parser().parse(query)
+        # typed as returning a Tree, but an inline transformer's result comes back instead
+        return cast(ParsedQuery, _parser().parse(query))
     except UnexpectedInput as exc:
         raise syntax_error(exc) from None

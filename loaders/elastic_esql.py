@@ -23,11 +23,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from functools import cache
+from typing import Any, cast
 
-from lark import Lark, Transformer
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput
 
-from kg.model import Comparison, Condition, Op
+from kg.model import And, Comparison, Condition, Not, Op, Or
 from .elastic_tree import (
     Call,
     FieldRef,
@@ -151,95 +152,95 @@ def _make(target: _Operand, op: Op, value: str, native: str, cs: bool) -> Compar
     )
 
 
-class _Builder(Transformer):
-    def start(self, items):
+class _Builder(Transformer[Token, Condition | None]):
+    def start(self, items: list[Any]) -> Condition | None:
         return _condition(items[0])
 
-    def or_(self, items):
+    def or_(self, items: list[Any]) -> Condition | None:
         return any_of([_condition(items[0]), _condition(items[2])])
 
-    def and_(self, items):
+    def and_(self, items: list[Any]) -> Condition | None:
         return all_of([_condition(items[0]), _condition(items[2])])
 
-    def not_(self, items):
+    def not_(self, items: list[Any]) -> Condition | None:
         return negate(_condition(items[1]))
 
-    def compare(self, items):
+    def compare(self, items: list[Any]) -> Condition | None:
         left, op, right = items
         return _compare(left, str(op), right)
 
-    def fulltext(self, items):
+    def fulltext(self, items: list[Any]) -> Condition | None:
         target = _target(items[0])
         if target is None or not isinstance(items[1], Literal):
             return None
         return _make(target, Op.MATCH, items[1].value, ":", False)
 
-    def like(self, items):
+    def like(self, items: list[Any]) -> Condition | None:
         left, keyword, pattern = items
         return _like(left, str(keyword).lower(), pattern)
 
-    def not_like(self, items):
+    def not_like(self, items: list[Any]) -> Condition | None:
         left, _not, keyword, pattern = items
         return negate(_like(left, str(keyword).lower(), pattern))
 
-    def patterns(self, items):
+    def patterns(self, items: list[Any]) -> list[Token]:
         return list(items)
 
-    def in_(self, items):
+    def in_(self, items: list[Any]) -> Condition | None:
         left, _in, *values = items
         return any_of([_compare(left, "==", value, "in") for value in values])
 
-    def not_in(self, items):
+    def not_in(self, items: list[Any]) -> Condition | None:
         left, _not, _in, *values = items
         return negate(any_of([_compare(left, "==", value, "in") for value in values]))
 
-    def is_null(self, items):
+    def is_null(self, items: list[Any]) -> Condition | None:
         target = _target(items[0])
         return negate(_make(target, Op.EXISTS, "", "is null", False)) if target else None
 
-    def is_not_null(self, items):
+    def is_not_null(self, items: list[Any]) -> Condition | None:
         target = _target(items[0])
         return _make(target, Op.EXISTS, "", "is not null", False) if target else None
 
-    def arith(self, items):
+    def arith(self, items: list[Any]) -> Call:
         left, op, right = items
         return Call(str(op), (left, right))
 
-    def neg(self, items):
+    def neg(self, items: list[Any]) -> object:
         item = items[0]
         return Literal("number", f"-{item.value}") if isinstance(item, Literal) else item
 
-    def cast(self, items):
+    def cast(self, items: list[Any]) -> Call:
         return Call(f"::{items[1]}", (items[0],))
 
-    def field(self, items):
+    def field(self, items: list[Any]) -> FieldRef:
         return FieldRef(str(items[0]).replace("`", ""))
 
-    def string(self, items):
+    def string(self, items: list[Any]) -> Literal:
         return Literal("string", _string(str(items[0])))
 
-    def number(self, items):
+    def number(self, items: list[Any]) -> Literal:
         return Literal("number", str(items[0]))
 
-    def timespan(self, items):
+    def timespan(self, items: list[Any]) -> Literal:
         return Literal("timespan", f"{items[0]} {items[1]}")
 
-    def true(self, _items):
+    def true(self, _items: list[Any]) -> Literal:
         return Literal("bool", "true")
 
-    def false(self, _items):
+    def false(self, _items: list[Any]) -> Literal:
         return Literal("bool", "false")
 
-    def null(self, _items):
+    def null(self, _items: list[Any]) -> Literal:
         return Literal("null", "")
 
-    def param(self, items):
+    def param(self, items: list[Any]) -> Literal:
         return Literal("param", str(items[0]))
 
-    def map(self, _items):
+    def map(self, _items: list[Any]) -> Literal:
         return Literal("map", "")
 
-    def call(self, items):
+    def call(self, items: list[Any]) -> Call:
         return Call(str(items[0]), tuple(arg for arg in items[1:] if arg is not None))
 
 
@@ -251,7 +252,7 @@ def _condition(item: object) -> Condition | None:
         return _call_predicate(item)
     if isinstance(item, Literal):
         return None
-    return item
+    return item if isinstance(item, Comparison | And | Or | Not) else None
 
 
 def _like(left: object, keyword: str, pattern: object) -> Condition | None:
@@ -292,6 +293,8 @@ def _compare(left: object, op: str, right: object, native: str = "") -> Conditio
         test = _make(target, Op.EQ, value, native, True)
         test = dataclasses.replace(test, modifiers=test.modifiers + ("fieldref",))
         return negate(test) if op == "!=" else test
+    if not isinstance(right, Literal):
+        raise TypeError(f"cannot compare a field with {type(right).__name__}")
     if right.kind == "null":
         return None  # ``x == null`` is never true in ES|QL
     if op in ("<", "<=", ">", ">="):
@@ -327,7 +330,8 @@ def _parser() -> Lark:
 
 def parse_condition(text: str, line_offset: int = 0, col_offset: int = 0) -> Condition | None:
     try:
-        return _parser().parse(text)
+        # typed as returning a Tree, but an inline transformer's result comes back instead
+        return cast(Condition | None, _parser().parse(text))
     except UnexpectedInput as exc:
         raise syntax_error(exc, line_offset, col_offset) from None
 

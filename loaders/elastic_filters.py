@@ -8,11 +8,13 @@ clause is skipped and named in the notes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from kg.model import Comparison, Condition, Op
 from .elastic_tree import all_of, backslash_glob, glob_or_eq, negate
 
 
-def _clause(kind: str, body: dict) -> Condition | None:
+def _clause(kind: str, body: dict[str, Any]) -> Condition | None:
     if kind == "exists":
         return Comparison(str(body.get("field", "")), Op.EXISTS, "", "exists")
     if not isinstance(body, dict) or len(body) != 1:

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any, cast
 
-from lark import Lark, Transformer
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput
 
-from kg.model import Comparison, Condition, Op
+from kg.model import And, Comparison, Condition, Not, Op, Or
 from .elastic_tree import (
     ParsedQuery,
     all_of,
@@ -114,7 +115,11 @@ class _Value:
         return glob_or_eq(name, glob, ":", False)
 
 
-def _bind(tree: object, name: str | None) -> Condition | None:
+#: boolean structure as the builder hands it on: ``("or" | "and" | "not", [children])``
+_Tree = tuple[str, list[Any]]
+
+
+def _bind(tree: _Value | _Tree, name: str | None) -> Condition | None:
     """A value expression (``(a or not b)``) bound to its field."""
     if isinstance(tree, _Value):
         return tree.compare(name)
@@ -125,45 +130,46 @@ def _bind(tree: object, name: str | None) -> Condition | None:
     return any_of(parts) if kind == "or" else all_of(parts)
 
 
-class _Builder(Transformer):
+class _Builder(Transformer[Token, ParsedQuery]):
     """Lark callbacks: values stay unbound until ``match`` gives them a field."""
 
-    def start(self, items):
+    def start(self, items: list[Any]) -> ParsedQuery:
         return ParsedQuery(_bind_all(items[0]) if items else None)
 
-    def or_(self, items):
+    def or_(self, items: list[Any]) -> _Tree:
         return ("or", [items[0], items[2]])
 
-    def and_(self, items):
+    def and_(self, items: list[Any]) -> _Tree:
         return ("and", [items[0], items[2]])
 
-    def not_(self, items):
+    def not_(self, items: list[Any]) -> _Tree:
         return ("not", [items[1]])
 
-    def name(self, items):
+    def name(self, items: list[Any]) -> str:
         return _unescape_name(str(items[0]))
 
-    def quoted(self, items):
+    def quoted(self, items: list[Any]) -> _Value:
         return _Value(_unquote(str(items[0])), True)
 
-    def words(self, items):
+    def words(self, items: list[Any]) -> _Value:
         return _Value(" ".join(str(t) for t in items), False)
 
-    def match(self, items):
+    def match(self, items: list[Any]) -> Condition | None:
         name, value = items
         return _bind(value, name)
 
-    def range(self, items):
+    def range(self, items: list[Any]) -> Comparison:
         name, op, value = items
         text = value.text if value.quoted else re.sub(r"\\(.)", r"\1", value.text)
         return Comparison(name, Op.RANGE, f"{op}{text}", str(op))
 
-    def nested(self, items):
+    def nested(self, items: list[Any]) -> Condition | None:
         name, inner = items
         return prefix_fields(_bind_all(inner), name)
 
-    def free(self, items):
-        return items[0].compare(None)
+    def free(self, items: list[Any]) -> Condition | None:
+        value: _Value = items[0]
+        return value.compare(None)
 
 
 def _bind_all(tree: object) -> Condition | None:
@@ -174,7 +180,7 @@ def _bind_all(tree: object) -> Condition | None:
         if kind == "not":
             return negate(parts[0])
         return any_of(parts) if kind == "or" else all_of(parts)
-    return tree
+    return tree if isinstance(tree, Comparison | And | Or | Not) else None
 
 
 @cache
@@ -185,6 +191,7 @@ def _parser() -> Lark:
 def parse(query: str) -> ParsedQuery:
     """One KQL query; raises QuerySyntaxError naming the line and column."""
     try:
-        return _parser().parse(query)
+        # typed as returning a Tree, but an inline transformer's result comes back instead
+        return cast(ParsedQuery, _parser().parse(query))
     except UnexpectedInput as exc:
         raise syntax_error(exc) from None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any, cast
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput
@@ -60,7 +61,12 @@ WORD: /(?:[^\s\\():<>"{}\[\]\/+\-!]|\\.)(?:[^\s\\():<>"{}\[\]\/]|\\.)*/
 """
 
 
-def _value(kind: str, text: str):
+#: a value as the builder hands it on: ``(kind, text)`` for one value, or
+#: ``("vor" | "vand" | "vnot", [value trees])`` for a group of values
+_ValueTree = tuple[str, Any]
+
+
+def _value(kind: str, text: str) -> _ValueTree:
     return (kind, text)
 
 
@@ -78,7 +84,7 @@ def _compare(value: tuple[str, str], name: str | None) -> Condition | None:
     return glob_or_eq(name, backslash_glob(text, keep_unknown=False), ":", False)
 
 
-def _bind(tree: object, name: str | None) -> Condition | None:
+def _bind(tree: _ValueTree, name: str | None) -> Condition | None:
     kind, payload = tree
     if kind == "vnot":
         return negate(_bind(payload[0], name))
@@ -88,54 +94,54 @@ def _bind(tree: object, name: str | None) -> Condition | None:
     return _compare(tree, name)
 
 
-class _Builder(Transformer):
-    def start(self, items):
+class _Builder(Transformer[Token, ParsedQuery]):
+    def start(self, items: list[Any]) -> ParsedQuery:
         return ParsedQuery(items[0] if items else None)
 
-    def or_(self, items):
+    def or_(self, items: list[Any]) -> Condition | None:
         return any_of([i for i in items if not _is_token(i)])
 
-    def and_(self, items):
+    def and_(self, items: list[Any]) -> Condition | None:
         return all_of([i for i in items if not _is_token(i)])
 
-    def not_(self, items):
+    def not_(self, items: list[Any]) -> Condition | None:
         return negate(items[-1])
 
-    def vor(self, items):
+    def vor(self, items: list[Any]) -> _ValueTree:
         return ("vor", [i for i in items if not _is_token(i)])
 
-    def vand(self, items):
+    def vand(self, items: list[Any]) -> _ValueTree:
         return ("vand", [i for i in items if not _is_token(i)])
 
-    def vnot(self, items):
+    def vnot(self, items: list[Any]) -> _ValueTree:
         return ("vnot", [items[-1]])
 
-    def name(self, items):
+    def name(self, items: list[Any]) -> str:
         return re.sub(r"\\(.)", r"\1", str(items[0]))
 
-    def quoted(self, items):
+    def quoted(self, items: list[Any]) -> _ValueTree:
         return _value("quoted", str(items[0]))
 
-    def regex(self, items):
+    def regex(self, items: list[Any]) -> _ValueTree:
         return _value("regex", str(items[0]))
 
-    def word(self, items):
+    def word(self, items: list[Any]) -> _ValueTree:
         return _value("word", str(items[0]))
 
-    def match(self, items):
+    def match(self, items: list[Any]) -> Condition | None:
         return _bind(items[1], items[0])
 
-    def range(self, items):
+    def range(self, items: list[Any]) -> Comparison:
         name, op, (_kind, text) = items
         return Comparison(name, Op.RANGE, f"{op}{text.strip(chr(34))}", f":{op}")
 
-    def between(self, items):
+    def between(self, items: list[Any]) -> Condition | None:
         name, opening, (_k1, low), (_k2, high), closing = items
         lower = Comparison(name, Op.RANGE, f"{'>=' if opening == '[' else '>'}{low}", ":[]")
         upper = Comparison(name, Op.RANGE, f"{'<=' if closing == ']' else '<'}{high}", ":[]")
         return all_of([lower, upper])
 
-    def free(self, items):
+    def free(self, items: list[Any]) -> Condition | None:
         return _compare(items[0], None)
 
 
@@ -151,6 +157,7 @@ def _parser() -> Lark:
 def parse(query: str) -> ParsedQuery:
     """One Lucene query; raises QuerySyntaxError naming the line and column."""
     try:
-        return _parser().parse(query)
+        # typed as returning a Tree, but an inline transformer's result comes back instead
+        return cast(ParsedQuery, _parser().parse(query))
     except UnexpectedInput as exc:
         raise syntax_error(exc) from None

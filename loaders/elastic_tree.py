@@ -9,7 +9,9 @@ with the line and column inside the query, so the loader can name them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -35,6 +37,13 @@ class ParsedQuery:
     categories: tuple[str, ...] = ()  # EQL event categories (``process where``)
     indices: tuple[str, ...] = ()  # ES|QL ``FROM`` patterns
     notes: tuple[str, ...] = ()  # named shortcomings met while reading the query
+
+
+class ComparisonExtra(TypedDict, total=False):
+    """Optional Comparison fields a parser passes through to the comparison it builds."""
+
+    modifiers: tuple[str, ...]
+    derived: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +87,7 @@ def syntax_error(
     return QuerySyntaxError(reason, line, column)
 
 
-def all_of(children: list[Condition | None] | tuple[Condition | None, ...]) -> Condition | None:
+def all_of(children: Sequence[Condition | None]) -> Condition | None:
     """And of the children, flattening nested Ands and dropping empty ones."""
     flat: list[Condition] = []
     for child in children:
@@ -90,7 +99,7 @@ def all_of(children: list[Condition | None] | tuple[Condition | None, ...]) -> C
     return flat[0] if len(flat) == 1 else And(tuple(flat))
 
 
-def any_of(children: list[Condition | None] | tuple[Condition | None, ...]) -> Condition | None:
+def any_of(children: Sequence[Condition | None]) -> Condition | None:
     """Or of the children, flattening nested Ors and dropping empty ones."""
     flat: list[Condition] = []
     for child in children:
@@ -112,7 +121,11 @@ def has_wildcard(glob: str) -> bool:
 
 
 def glob_or_eq(
-    name: str | None, glob: str, native_op: str, case_sensitive: bool, **extra: object
+    name: str | None,
+    glob: str,
+    native_op: str,
+    case_sensitive: bool,
+    **extra: Unpack[ComparisonExtra],
 ) -> Comparison:
     """A wildcard comparison, or an eq when the glob holds no wildcard."""
     if has_wildcard(glob):
@@ -153,16 +166,20 @@ def backslash_glob(pattern: str, marks: str = "*?", keep_unknown: bool = True) -
     return "".join(out)
 
 
-def map_comparisons(node: Condition | None, fn) -> Condition | None:
+def map_comparisons(
+    node: Condition | None, fn: Callable[[Comparison], Condition]
+) -> Condition | None:
     """The tree with every comparison replaced by ``fn(comparison)``."""
-    if node is None:
-        return None
+    return None if node is None else _map_tree(node, fn)
+
+
+def _map_tree(node: Condition, fn: Callable[[Comparison], Condition]) -> Condition:
     if isinstance(node, Comparison):
         return fn(node)
     if isinstance(node, Not):
-        return Not(map_comparisons(node.child, fn))
+        return Not(_map_tree(node.child, fn))
     kind = type(node)
-    return kind(tuple(map_comparisons(child, fn) for child in node.children))
+    return kind(tuple(_map_tree(child, fn) for child in node.children))
 
 
 def prefix_fields(node: Condition | None, prefix: str) -> Condition | None:

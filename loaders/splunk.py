@@ -18,12 +18,22 @@ reason; notes on what was skipped are in the file result's notes.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from kg.model import Comparison, Condition, FileResult, Not, RuleRecord, SourceFile
+from kg.model import (
+    Comparison,
+    Condition,
+    FileResult,
+    Not,
+    ParseStatus,
+    RuleRecord,
+    SourceFile,
+)
 
 from .splunk_macros import Macro, read_macros
 from .splunk_spl import SplReading, read_search
@@ -45,7 +55,7 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(_text(v) for v in items if _text(v))
 
 
-def level_of(rule_type: str, tags: dict) -> str:
+def level_of(rule_type: str, tags: dict[str, Any]) -> str:
     level = _LEVELS.get(rule_type.lower(), "")
     try:
         risk = float(tags.get("risk_score") or 0)
@@ -64,7 +74,7 @@ def _has_comparison(node: Condition | None) -> bool:
     return any(_has_comparison(child) for child in node.children)
 
 
-def _status(reading: SplReading) -> tuple[str, str]:
+def _status(reading: SplReading) -> tuple[ParseStatus, str]:
     if _has_comparison(reading.condition):
         return "ok", ""
     if reading.unparsed:
@@ -73,43 +83,46 @@ def _status(reading: SplReading) -> tuple[str, str]:
 
 
 def _record(
-    relpath: str, doc: dict, macros: dict[str, Macro]
+    relpath: str, doc: dict[str, Any], macros: dict[str, Macro]
 ) -> tuple[RuleRecord, tuple[str, ...]]:
-    tags = doc.get("tags") if isinstance(doc.get("tags"), dict) else {}
+    raw_tags = doc.get("tags")
+    tags: dict[str, Any] = raw_tags if isinstance(raw_tags, dict) else {}
     rule_type = _text(doc.get("type"))
     status = _text(doc.get("status"))
     search = _text(doc.get("search"))
-    base = {
-        "vendor": "splunk",
-        "id": _text(doc.get("id")),
-        "title": _text(doc.get("name")),
-        "path": relpath,
-        "description": _text(doc.get("description")),
-        "status": status,
-        "level": level_of(rule_type, tags),
-        "rule_type": rule_type,
-        "author": _text(doc.get("author")),
-        "date": _text(doc.get("date")),
-        "language": "spl",
-        "query": search,
-        "techniques": tuple(t.upper() for t in _strings(tags.get("mitre_attack_id"))),
-        "data_sources": _strings(doc.get("data_source") or doc.get("data_sources")),
-        "deprecated": relpath.split("/")[:2] == ["detections", "deprecated"]
+    unread = RuleRecord(
+        vendor="splunk",
+        id=_text(doc.get("id")),
+        title=_text(doc.get("name")),
+        path=relpath,
+        description=_text(doc.get("description")),
+        status=status,
+        level=level_of(rule_type, tags),
+        rule_type=rule_type,
+        author=_text(doc.get("author")),
+        date=_text(doc.get("date")),
+        language="spl",
+        query=search,
+        techniques=tuple(t.upper() for t in _strings(tags.get("mitre_attack_id"))),
+        data_sources=_strings(doc.get("data_source") or doc.get("data_sources")),
+        deprecated=relpath.split("/")[:2] == ["detections", "deprecated"]
         or status.lower() == "deprecated",
-        "references": _strings(doc.get("references"))
+        references=_strings(doc.get("references"))
         + tuple(f"analytic_story:{s}" for s in _strings(tags.get("analytic_story"))),
-        "licence": "Apache-2.0",
-    }
+        licence="Apache-2.0",
+        parse_status="no_query",
+        parse_reason="no search",
+    )
     if not search:
-        return RuleRecord(**base, parse_status="no_query", parse_reason="no search"), ()
+        return unread, ()
     reading = read_search(search, macros)
     parse_status, reason = _status(reading)
-    rule = RuleRecord(
-        **base,
+    rule = dataclasses.replace(
+        unread,
         event_hints=reading.event_hints,
         condition=reading.condition,
         group_by=reading.group_by,
-        parse_status=parse_status,  # type: ignore[arg-type]
+        parse_status=parse_status,
         parse_reason=reason,
     )
     notes = reading.notes + tuple(f"stage not parsed: {u}" for u in reading.unparsed)

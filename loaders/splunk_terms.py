@@ -8,9 +8,10 @@ wildcard, so a literal ``?`` is escaped in the kg glob.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
+from typing import Any, cast
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError
@@ -56,7 +57,7 @@ def unquote(text: str) -> str:
     return "".join(out)
 
 
-def join(kind: type[And | Or], items: list[Condition | None]) -> Condition | None:
+def join(kind: type[And | Or], items: Sequence[Condition | None]) -> Condition | None:
     """And/Or of the children that exist; one child stands alone, none is None."""
     kept: list[Condition] = []
     for item in items:
@@ -108,7 +109,7 @@ def _value(token: Token) -> tuple[str, bool]:
 
 
 @v_args(inline=True)
-class _ToCondition(Transformer):
+class _ToCondition(Transformer[Token, Condition | None]):
     def __init__(self) -> None:
         super().__init__()
         # set per parse: the transformer runs inside the LALR parser (no tree is built)
@@ -117,14 +118,15 @@ class _ToCondition(Transformer):
     def start(self, conj: Condition | None = None) -> Condition | None:
         return conj
 
-    def and_(self, left, *rest):
-        return join(And, [left, rest[-1]])
+    def and_(self, left: Condition | None, *rest: Any) -> Condition | None:
+        right: Condition | None = rest[-1]  # ``conj AND? disj``: the AND token is optional
+        return join(And, [left, right])
 
-    def or_(self, left, _op, right):
+    def or_(self, left: Condition | None, _op: Token, right: Condition | None) -> Condition | None:
         # a branch kg cannot read (a subsearch) would widen the OR: keep what is readable
         return join(Or, [left, right])
 
-    def not_(self, _op, child):
+    def not_(self, _op: Token, child: Condition | None) -> Condition | None:
         return negate(child)
 
     def value(self, token: Token) -> Token:
@@ -160,7 +162,8 @@ def parse_terms(text: str, is_derived: Callable[[str], bool]) -> Condition | Non
     parser, transformer = _parser()
     transformer.is_derived = is_derived
     try:
-        return parser.parse(text)
+        # typed as returning a Tree, but an inline transformer's result comes back instead
+        return cast(Condition | None, parser.parse(text))
     except LarkError as exc:
         raise TermsError(str(exc).splitlines()[0]) from exc
     finally:

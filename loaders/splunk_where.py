@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError
@@ -135,37 +136,37 @@ class _Reader:
 
 
 @v_args(inline=True)
-class _Build(Transformer):
+class _Build(Transformer[Token, Condition | None]):
     def __init__(self) -> None:
         super().__init__()
         # set per parse: the transformer runs inside the LALR parser (no tree is built)
         self.r = _Reader(lambda _field: False)
 
-    def start(self, expr):
+    def start(self, expr: object) -> Condition | None:
         return self.r.truth(expr)
 
-    def or_(self, left, _op, right):
+    def or_(self, left: object, _op: Token, right: object) -> Condition | None:
         return join(Or, [self.r.truth(left), self.r.truth(right)])
 
-    def and_(self, left, _op, right):
+    def and_(self, left: object, _op: Token, right: object) -> Condition | None:
         return join(And, [self.r.truth(left), self.r.truth(right)])
 
-    def not_(self, _op, child):
+    def not_(self, _op: Token, child: object) -> Condition | None:
         return negate(self.r.truth(child))
 
-    def binop(self, left, op, right):
+    def binop(self, left: object, op: Token, right: object) -> Condition | None:
         return self.r.compare(left, str(op), right)
 
-    def like_op(self, left, _op, right):
+    def like_op(self, left: object, _op: Token, right: object) -> Condition | None:
         return self.r.like(left, right)
 
-    def in_op(self, left, _op, args):
+    def in_op(self, left: object, _op: Token, args: list[object]) -> Condition | None:
         return self.r.members(left, list(args))
 
-    def arith(self, *_parts):
+    def arith(self, *_parts: object) -> Opaque:
         return Opaque()
 
-    def negate(self, operand):
+    def negate(self, operand: object) -> Const | Opaque:
         if isinstance(operand, Const) and operand.number:
             return Const(f"-{operand.value}", True)
         return Opaque()
@@ -179,14 +180,14 @@ class _Build(Transformer):
     def field(self, token: Token) -> Field:
         return Field(str(token).strip("'"))
 
-    def call(self, name: Token, args=None):
+    def call(self, name: Token, args: list[object] | None = None) -> Field | Call:
         values = tuple(args) if args is not None else ()
         lowered = str(name).lower()
         if lowered in ("lower", "upper") and len(values) == 1 and isinstance(values[0], Field):
             return Field(values[0].name, folded=True)
         return Call(lowered, values)
 
-    def args(self, *items):
+    def args(self, *items: object) -> list[object]:
         return list(items)
 
 
@@ -195,7 +196,8 @@ def parse_where(text: str, is_derived: Callable[[str], bool]) -> tuple[Condition
     parser, build = _parser()
     reader = build.r = _Reader(is_derived)
     try:
-        return parser.parse(text), reader.notes
+        # typed as returning a Tree, but an inline transformer's result comes back instead
+        return cast(Condition | None, parser.parse(text)), reader.notes
     except LarkError as exc:
         raise TermsError(str(exc).splitlines()[0]) from exc
 

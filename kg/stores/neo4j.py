@@ -187,7 +187,9 @@ def _props(row: Mapping[str, Any], columns: set[str], what: str) -> dict[str, An
 def plain(value: Any) -> Any:
     """A driver value as plain Python; nodes and relationships as EmbeddedStore gives them."""
     if isinstance(value, Node):
-        label = min(value.labels, default="")
+        # the schema's label, not a secondary one such as :Sigma on a Rule
+        declared_labels = sorted(label for label in value.labels if label in schema.NODE_BY_LABEL)
+        label = declared_labels[0] if declared_labels else min(value.labels, default="")
         known = schema.NODE_BY_LABEL.get(label)
         return {"_id": value.element_id, "_label": label, **_each(value, known)}
     if isinstance(value, Relationship):
