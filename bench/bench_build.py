@@ -75,7 +75,9 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
     return elapsed, peak // 1024
 
 
-def bench_store(label: str, store_args: list[str], args: argparse.Namespace, env: dict[str, str]) -> None:
+def bench_store(
+    label: str, store_args: list[str], args: argparse.Namespace, env: dict[str, str]
+) -> None:
     kg = [sys.executable, "-m", "kg"]
     base = kg + ["build", "--source-dir", str(args.corpora), *store_args]
     base += [x for name in args.only for x in ("--only", name)]
@@ -100,7 +102,8 @@ def bench_store(label: str, store_args: list[str], args: argparse.Namespace, env
         for key, value in params.items():
             cmd += ["--param", f"{key}={value}"]
         values = [timed(cmd, env)[0] for _ in range(args.runs)]
-        print(f"{label:9} query {name:24} median {statistics.median(values):6.2f} s (incl. process start)")
+        median = statistics.median(values)
+        print(f"{label:9} query {name:24} median {median:6.2f} s (incl. process start)")
 
 
 QUERIES: list[tuple[str, dict[str, str]]] = [

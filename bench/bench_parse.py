@@ -14,6 +14,7 @@ warm = every file found in the parse cache.  Figures are medians of --runs.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import tempfile
@@ -76,12 +77,19 @@ def main() -> None:
             os.environ["KG_CACHE"] = tmp
             cold_opts = BuildOptions(workers=args.workers, use_cache=False)
             warm_opts = BuildOptions(workers=args.workers, use_cache=True)
-            cold, cold_runs = median_time(lambda: parse_rule_sources({name: root}, cold_opts), args.runs)
-            parse_rule_sources({name: root}, warm_opts)  # fill the cache
-            warm, warm_runs = median_time(lambda: parse_rule_sources({name: root}, warm_opts), args.runs)
+            sources = {name: root}
+            cold, cold_runs = median_time(
+                functools.partial(parse_rule_sources, sources, cold_opts), args.runs
+            )
+            parse_rule_sources(sources, warm_opts)  # fill the cache
+            warm, warm_runs = median_time(
+                functools.partial(parse_rule_sources, sources, warm_opts), args.runs
+            )
         peer_label, make_peer = PEERS[name]
         peer, _ = median_time(make_peer(root), max(1, min(args.runs, 3)))
-        report = parse_rule_sources({name: root}, BuildOptions(workers=args.workers, use_cache=False))[0]
+        report = parse_rule_sources(
+            {name: root}, BuildOptions(workers=args.workers, use_cache=False)
+        )[0]
         rules = report.rules
         print(
             f"{name:8} files {len(report.files):5}  rules {len(rules):5}  "
@@ -92,8 +100,10 @@ def main() -> None:
             f"{name:8} cold {cold:6.2f} s ({args.workers} workers)  warm {warm:6.3f} s  "
             f"{peer_label} {peer:6.2f} s  cold/peer {cold / peer:5.2f}"
         )
-        print(f"{name:8}   cold runs {', '.join(f'{v:.2f}' for v in cold_runs)}; "
-              f"warm runs {', '.join(f'{v:.3f}' for v in warm_runs)}")
+        print(
+            f"{name:8}   cold runs {', '.join(f'{v:.2f}' for v in cold_runs)}; "
+            f"warm runs {', '.join(f'{v:.3f}' for v in warm_runs)}"
+        )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,10 @@ def main() -> None:
     status = Counter(r.status for r in results)
     print(f"files under rules*: {len(files)}  results: {dict(status)}")
     print(f"kg sigma loader parse: {ours:.2f} s wall, {ours_cpu:.2f} s CPU")
-    print(f"pySigma load_ruleset:  {theirs:.2f} s wall, {theirs_cpu:.2f} s CPU"
-          f"  ({len(collection.rules)} rules)")
+    print(
+        f"pySigma load_ruleset:  {theirs:.2f} s wall, {theirs_cpu:.2f} s CPU"
+        f"  ({len(collection.rules)} rules)"
+    )
     print(f"ratio: {ours / theirs:.2f} wall, {ours_cpu / theirs_cpu:.2f} CPU")
 
 

@@ -121,7 +121,9 @@ def fingerprint(root: Path, salt: str) -> str:
 
 
 def _loader(name: str) -> RuleLoader:
-    return importlib.import_module(RULE_LOADERS[name]).LOADER  # type: ignore[no-any-return]
+    # a module found by name is untyped; its LOADER is held to the RuleLoader protocol here
+    loader: RuleLoader = importlib.import_module(RULE_LOADERS[name]).LOADER
+    return loader
 
 
 def _parse_chunk(
@@ -231,7 +233,7 @@ def _start_source(
         if future is None:
             with _gc_running():
                 parsed = _parse_chunk(name, payload, context)
-            for (file, _, digest), result in zip(chunk, parsed):
+            for (file, _, digest), result in zip(chunk, parsed, strict=False):
                 job.results[file.relpath] = result
                 cache.put(file.relpath, digest, result)
         else:
@@ -244,7 +246,7 @@ def _finish_source(job: _SourceJob, progress: Progress | None) -> SourceReport:
     total = len(job.order)
     for future, chunk in job.pending:
         assert future is not None
-        for (file, _, digest), result in zip(chunk, future.result()):
+        for (file, _, digest), result in zip(chunk, future.result(), strict=False):
             job.results[file.relpath] = result
             job.cache.put(file.relpath, digest, result)
         done += len(chunk)
@@ -359,11 +361,11 @@ def _map_events(
         for an in attack.analytics:
             for ref in an.log_sources:
                 a_stats["log_sources"] += 1
-                keys = event_map.analytic_events(ref, known)
-                if keys:
+                event_keys = event_map.analytic_events(ref, known)
+                if event_keys:
                     a_stats["resolved"] += 1
                     via = f"{ref.name} {ref.channel}".strip()
-                    analytic_links.extend(EventLink(an.id, key, via) for key in keys)
+                    analytic_links.extend(EventLink(an.id, key, via) for key in event_keys)
                 else:
                     why = f"unresolved: {ref.name}"
                     a_stats[why] = a_stats.get(why, 0) + 1
@@ -460,9 +462,9 @@ def _build(
     if attack is not None:
         writer.add_analytic_events(batch, attack, analytic_links)
     for name, fp in prints.items():
-        report = next((r for r in reports if r.name == name), None)
-        files = len(report.files) if report else 1
-        loaded = len(report.rules) if report else 0
+        found = next((r for r in reports if r.name == name), None)
+        files = len(found.files) if found else 1
+        loaded = len(found.rules) if found else 0
         writer.add_source(batch, sources.BY_NAME[name], fp, files, loaded)
     result.timings["normalise"] = time.perf_counter() - t0
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -166,7 +166,7 @@ def render_card(card: TechniqueCard, console: Console) -> None:
 def _table(title: str, *columns: str) -> Table:
     table = Table(title=title, title_justify="left", show_lines=False)
     for name in columns:
-        justify = "right" if name in ("rules", "reach") else "left"
+        justify: JustifyMethod = "right" if name in ("rules", "reach") else "left"
         table.add_column(name, justify=justify, overflow="fold")
     return table
 

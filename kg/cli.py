@@ -2,65 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from kg import settings
+from kg.cli_options import console, err_console, open_from_options, store_options
 from kg.errors import KgError
-from kg.stores.base import GraphStore
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-def store_options(func: F) -> F:
-    """``--neo4j URI`` (with ``--user``/``--password``) or ``--db PATH`` for the embedded store."""
-
-    @click.option(
-        "--neo4j",
-        "neo4j_uri",
-        envvar="NEO4J_URI",
-        help="Bolt URI of a Neo4j 5 server (env NEO4J_URI); default: the embedded store.",
-    )
-    @click.option("--user", envvar="NEO4J_USER", default="neo4j", show_default=True)
-    @click.option("--password", envvar="NEO4J_PASSWORD", help="Neo4j password (env NEO4J_PASSWORD).")
-    @click.option(
-        "--db",
-        "db_path",
-        type=click.Path(path_type=Path),
-        envvar="KG_DB",
-        help="Embedded database path (env KG_DB; default in the user data directory).",
-    )
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def open_from_options(
-    neo4j_uri: str | None, user: str, password: str | None, db_path: Path | None, read_only: bool
-) -> GraphStore:
-    from kg.stores import open_store
-
-    if db_path is not None:
-        # an explicit embedded path wins over a NEO4J_URI left in the environment
-        neo4j_uri = None
-    return open_store(
-        neo4j_uri=neo4j_uri, user=user, password=password, path=db_path, read_only=read_only
-    )
 
 
 class KgGroup(click.Group):
@@ -81,7 +35,8 @@ class KgGroup(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             err_console.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}"
+                " (run with --debug for the traceback)",
                 highlight=False,
                 soft_wrap=True,
             )
@@ -109,13 +64,37 @@ def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
     help="A folder laid out like the pinned corpora (attack/, sigma/, elastic/, splunk/, events/). "
     "Without it kg downloads each pinned source into its cache.",
 )
-@click.option("--attack", "attack_path", type=click.Path(path_type=Path), help="ATT&CK STIX bundle (.json or .json.gz).")
+@click.option(
+    "--attack",
+    "attack_path",
+    type=click.Path(path_type=Path),
+    help="ATT&CK STIX bundle (.json or .json.gz).",
+)
 @click.option("--sigma", "sigma_path", type=click.Path(path_type=Path), help="SigmaHQ checkout.")
-@click.option("--elastic", "elastic_path", type=click.Path(path_type=Path), help="elastic/detection-rules checkout.")
-@click.option("--splunk", "splunk_path", type=click.Path(path_type=Path), help="splunk/security_content checkout.")
+@click.option(
+    "--elastic",
+    "elastic_path",
+    type=click.Path(path_type=Path),
+    help="elastic/detection-rules checkout.",
+)
+@click.option(
+    "--splunk",
+    "splunk_path",
+    type=click.Path(path_type=Path),
+    help="splunk/security_content checkout.",
+)
 @click.option("--events", "events_path", type=click.Path(path_type=Path), help="OSSEM-DD checkout.")
-@click.option("--only", multiple=True, help="Load only these sources (attack, sigma, elastic, splunk, ossem-dd).")
-@click.option("--report", "report_path", type=click.Path(path_type=Path), help="Where to write the JSON load report.")
+@click.option(
+    "--only",
+    multiple=True,
+    help="Load only these sources (attack, sigma, elastic, splunk, ossem-dd).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path),
+    help="Where to write the JSON load report.",
+)
 @click.option("--force", is_flag=True, help="Rebuild even when no source changed.")
 @click.option("--no-cache", is_flag=True, help="Parse every file again.")
 @click.option("--workers", type=int, default=0, help="Parser processes (default: one per core).")
@@ -137,7 +116,8 @@ def build(
     workers: int,
 ) -> None:
     """Load ATT&CK and every rule source into the graph, and print the load report."""
-    from kg.build import BuildOptions, build as run_build, report_json
+    from kg.build import BuildOptions, report_json
+    from kg.build import build as run_build
 
     paths = {
         name: path
@@ -173,7 +153,9 @@ def build(
         finally:
             store.close()
     if result.up_to_date:
-        console.print("graph is up to date: no source changed since the last build (--force rebuilds)")
+        console.print(
+            "graph is up to date: no source changed since the last build (--force rebuilds)"
+        )
         return
     data = report_json(result)
     target = report_path or _default_report_path(neo4j_uri, db_path)
@@ -217,9 +199,15 @@ def _print_report(data: dict[str, Any]) -> None:
     console.print(table)
     for src in data["sources"]:
         for item in src["failed"][:5]:
-            console.print(f"  [red]failed[/] {src['source']}/{item['path']}: {item['reason']}", highlight=False)
+            console.print(
+                f"  [red]failed[/] {src['source']}/{item['path']}: {item['reason']}",
+                highlight=False,
+            )
         if len(src["failed"]) > 5:
-            console.print(f"  ... {len(src['failed']) - 5} more failed in {src['source']} (see the JSON report)")
+            console.print(
+                f"  ... {len(src['failed']) - 5} more failed in {src['source']}"
+                " (see the JSON report)"
+            )
     unknown = data["unknown_techniques"]
     if unknown:
         console.print(
@@ -240,8 +228,12 @@ def _print_report(data: dict[str, Any]) -> None:
 @main.command()
 @store_options
 @click.argument("name_or_file")
-@click.option("--param", "-p", "params", multiple=True, help="key=value; repeat. JSON values are parsed.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--param", "-p", "params", multiple=True, help="key=value; repeat. JSON values are parsed."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
 def query(
     neo4j_uri: str | None,
     user: str,
@@ -313,8 +305,12 @@ def queries() -> None:
 
 @main.command()
 @store_options
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def info(neo4j_uri: str | None, user: str, password: str | None, db_path: Path | None, fmt: str) -> None:
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def info(
+    neo4j_uri: str | None, user: str, password: str | None, db_path: Path | None, fmt: str
+) -> None:
     """What is in the graph: counts by label, sources and versions, event coverage."""
     from kg import cypher
 

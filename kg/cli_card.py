@@ -17,7 +17,7 @@ from rich.text import Text
 from kg import card as card_render
 from kg import navigator
 from kg.api import ENTERPRISE, KnowledgeBase
-from kg.cli import console, open_from_options, store_options
+from kg.cli_options import console, open_from_options, store_options
 
 _FORMAT = click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kg.cli import console, open_from_options, store_options
+from kg.cli_options import console, open_from_options, store_options
 from kg.errors import QueryError
 from kg.model import Op
 from kg.normalise import value_key

@@ -47,7 +47,7 @@ def _top_conjuncts(node: Condition) -> Iterator[Condition]:
         yield node
 
 
-def _split(node: Condition, negated: bool, out: tuple[list, list]) -> None:
+def _split(node: Condition, negated: bool, out: tuple[list[Comparison], list[Comparison]]) -> None:
     plain, under_not = out
     if isinstance(node, Comparison):
         (under_not if negated else plain).append(node)

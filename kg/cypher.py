@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 PACKAGE = "kg.queries"
 DIALECTS = ("neo4j", "embedded")
 
-_TYPE_WORDS = {
+_TYPE_WORDS: dict[str, type | tuple[type, ...]] = {
     "string": str,
     "str": str,
     "bool": bool,
@@ -360,7 +360,7 @@ def _closing(code: str, start: int) -> int:
             depth -= 1
             if depth == 0:
                 return i
-    raise QueryError(f"unbalanced brackets in Cypher near {code[start:start + 40]!r}")
+    raise QueryError(f"unbalanced brackets in Cypher near {code[start : start + 40]!r}")
 
 
 _COMPREHENSION = re.compile(r"\[\s*([A-Za-z_]\w*)\s+IN\s+", re.I)

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -54,13 +55,19 @@ class RuleEvents(NamedTuple):
 
 
 @cache
-def table(vendor: str) -> dict:
+def table(vendor: str) -> dict[str, Any]:
     """The mapping table ``kg/data/event_map_<vendor>.yaml``, parsed once."""
     path = resources.files("kg.data").joinpath(f"event_map_{vendor}.yaml")
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
-_last_catalogue: list[object] = [None, frozenset()]
+@dataclass
+class _LastCatalogue:
+    catalogue: object = None
+    keys: frozenset[str] = frozenset()
+
+
+_last_catalogue = _LastCatalogue()
 
 
 def catalogue_keys(catalogue: Catalogue) -> Collection[str]:
@@ -70,11 +77,11 @@ def catalogue_keys(catalogue: Catalogue) -> Collection[str]:
     is kept rather than rebuilt per rule.
     """
     if isinstance(catalogue, (Mapping, set, frozenset)):
-        return catalogue  # type: ignore[return-value]
-    if _last_catalogue[0] is catalogue:
-        return _last_catalogue[1]  # type: ignore[return-value]
+        return catalogue
+    if _last_catalogue.catalogue is catalogue:
+        return _last_catalogue.keys
     keys = frozenset(ev.key if isinstance(ev, EventRecord) else str(ev) for ev in catalogue)
-    _last_catalogue[0], _last_catalogue[1] = catalogue, keys
+    _last_catalogue.catalogue, _last_catalogue.keys = catalogue, keys
     return keys
 
 
@@ -123,7 +130,7 @@ def _values(rule: RuleRecord, fields: Collection[str]) -> list[str]:
     return list(dict.fromkeys(v.strip() for v in found if v.strip()))
 
 
-def _id_events(spec: Mapping, ids: Iterable[str], via: str) -> list[tuple[str, str]]:
+def _id_events(spec: Mapping[str, Any], ids: Iterable[str], via: str) -> list[tuple[str, str]]:
     overrides = spec.get("ids") or {}
     return [(event_key(overrides.get(i, spec["provider"]), i), f"{via} EventID={i}") for i in ids]
 
@@ -253,7 +260,7 @@ def _elastic_codes(os_name: str, codes: list[str], keys: Collection[str]) -> lis
 
 
 @cache
-def _splunk_patterns() -> tuple[tuple[re.Pattern[str], dict], ...]:
+def _splunk_patterns() -> tuple[tuple[re.Pattern[str], dict[str, Any]], ...]:
     return tuple((re.compile(p["match"]), p) for p in table("splunk")["patterns"])
 
 

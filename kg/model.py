@@ -8,9 +8,9 @@ All records are frozen so that a cached parse can be shared between runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Literal, Protocol, Union
+from typing import Literal, Protocol
 
 
 def _reduce(self: object) -> tuple[type, tuple[object, ...]]:
@@ -23,8 +23,8 @@ def _reduce(self: object) -> tuple[type, tuple[object, ...]]:
     return cls, tuple(getattr(self, name) for name in cls.__dataclass_fields__)  # type: ignore[attr-defined]
 
 
-class Op(str, Enum):
-    """The one operator vocabulary shared by every vendor."""
+class Op(StrEnum):
+    """The one operator vocabulary shared by every vendor; ``str(op)`` is its value."""
 
     EQ = "eq"
     WILDCARD = "wildcard"  # contains / startswith / endswith / glob
@@ -33,9 +33,6 @@ class Op(str, Enum):
     CIDR = "cidr"
     RANGE = "range"  # gt / gte / lt / lte, value written as ">=1024"
     EXISTS = "exists"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,26 +61,26 @@ class Comparison:
 
 @dataclass(frozen=True, slots=True)
 class And:
-    children: tuple["Condition", ...]
+    children: tuple[Condition, ...]
 
     __reduce__ = _reduce
 
 
 @dataclass(frozen=True, slots=True)
 class Or:
-    children: tuple["Condition", ...]
+    children: tuple[Condition, ...]
 
     __reduce__ = _reduce
 
 
 @dataclass(frozen=True, slots=True)
 class Not:
-    child: "Condition"
+    child: Condition
 
     __reduce__ = _reduce
 
 
-Condition = Union[Comparison, And, Or, Not]
+Condition = Comparison | And | Or | Not
 
 ParseStatus = Literal["ok", "no_query", "failed", "unsupported"]
 

@@ -96,7 +96,8 @@ class GraphBatch:
     def rel(self, rel_type: str, src: str, dst: str, **props: Any) -> None:
         cols = _REL_COLUMNS[rel_type]
         values = tuple(
-            _frozen(props.get(col, default)) for col, default in zip(cols.names, cols.defaults)
+            _frozen(props.get(col, default))
+            for col, default in zip(cols.names, cols.defaults, strict=True)
         )
         self.rel_row(rel_type, (src, dst, *values))
 
@@ -129,7 +130,7 @@ class GraphBatch:
 
 def _rel_dicts(cols: _RelColumns, rows: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
     names = ("src", "dst", *cols.names)
-    out = [dict(zip(names, row)) for row in rows]
+    out = [dict(zip(names, row, strict=False)) for row in rows]
     for name in (names[i] for i in sorted(cols.lists)):
         for row in out:
             row[name] = list(row[name])
@@ -372,9 +373,7 @@ def add_rules(batch: GraphBatch, rules: Iterable[RuleRecord], pin: Pin | None) -
                     check = checks[rule.vendor, comp] = normalise(rule.vendor, comp)
                 _add_check(batch, uid, rel_type, check, negated)
                 if not check.derived:
-                    filtered.setdefault((check.field, check.native_field), set()).add(
-                        str(check.op)
-                    )
+                    filtered.setdefault((check.field, check.native_field), set()).add(str(check.op))
         for (fname, native), ops in sorted(filtered.items()):
             batch.rel_row("FILTERS", (uid, fname, native, tuple(sorted(ops)), "filter"))
         for native in rule.group_by:

@@ -109,7 +109,8 @@ def _read_objects(path: Path) -> list[Any]:
         raise SourceError(str(path), f"not JSON: {exc}", line) from exc
     if not isinstance(bundle, dict) or not isinstance(bundle.get("objects"), list):
         raise SourceError(str(path), "not a STIX bundle (no 'objects' list)")
-    return bundle["objects"]
+    objects: list[Any] = bundle["objects"]
+    return objects
 
 
 # --- field readers: each raises _Broken naming the field -----------------------
@@ -351,8 +352,7 @@ class _Bundle:
             for ref in _texts(obj, "x_mitre_analytic_refs")
         )
         techniques = (
-            self._resolve(ref, "attack-pattern", c.attack_id)
-            for ref in detects.get(c.stix_id, ())
+            self._resolve(ref, "attack-pattern", c.attack_id) for ref in detects.get(c.stix_id, ())
         )
         return DetectionStrategyRecord(
             id=c.attack_id,

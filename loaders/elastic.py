@@ -33,9 +33,10 @@ from lark.exceptions import LarkError
 
 from kg.conditions import positive
 from kg.model import Condition, FileResult, Op, ParseStatus, RuleRecord, SourceFile
+
 from . import elastic_eql, elastic_esql, elastic_kql, elastic_lucene
-from .elastic_tree import ParsedQuery, QuerySyntaxError, all_of
 from .elastic_filters import filters_condition
+from .elastic_tree import ParsedQuery, QuerySyntaxError, all_of
 
 log = logging.getLogger(__name__)
 

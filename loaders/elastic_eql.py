@@ -28,6 +28,7 @@ from lark.exceptions import UnexpectedInput
 
 from kg.model import And, Comparison, Condition, Not, Op, Or
 from kg.normalise import escape_glob
+
 from .elastic_tree import (
     Call,
     ComparisonExtra,

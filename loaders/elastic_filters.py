@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from kg.model import Comparison, Condition, Op
+
 from .elastic_tree import all_of, backslash_glob, glob_or_eq, negate
 
 

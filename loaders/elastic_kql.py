@@ -22,6 +22,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput
 
 from kg.model import And, Comparison, Condition, Not, Op, Or
+
 from .elastic_tree import (
     ParsedQuery,
     all_of,

@@ -19,6 +19,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput
 
 from kg.model import Comparison, Condition, Op
+
 from .elastic_tree import (
     ParsedQuery,
     all_of,

@@ -22,6 +22,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -74,7 +75,7 @@ class _Draft:
                 self.fields.append(name)
 
 
-def _read_table(name: str) -> dict:
+def _read_table(name: str) -> dict[str, Any]:
     text = resources.files("kg.data").joinpath(name).read_text(encoding="utf-8")
     return yaml.load(text, Loader=_LOADER) or {}
 
@@ -85,7 +86,7 @@ def _authored_event(value: object) -> AuthoredEvent:
     return AuthoredEvent(str(value))
 
 
-def _esf_events(table: dict) -> dict[str, AuthoredEvent]:
+def _esf_events(table: dict[str, Any]) -> dict[str, AuthoredEvent]:
     """Every ES event type of the table, the notify and the auth form each its own event."""
     events = {}
     for suffix, (forms, action) in table["types"].items():
@@ -289,9 +290,9 @@ def _provider_records(
             drafts.setdefault(event_id, _Draft(description=text))
     records = []
     for event_id, draft in drafts.items():
-        authored = spec.events.get(event_id)
+        known = spec.events.get(event_id)
         title = (
-            (authored.title if authored else "")
+            (known.title if known else "")
             or draft.title
             or ctid.get(event_id, "")
             or dm.get((spec.name, event_id), "")

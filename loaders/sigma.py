@@ -53,11 +53,13 @@ import yaml
 from sigma.collection import SigmaCollection
 from sigma.conditions import (
     ConditionAND,
+    ConditionFieldEqualsValueExpression,
     ConditionIdentifier,
     ConditionItem,
     ConditionNOT,
     ConditionOR,
     ConditionSelector,
+    ConditionValueExpression,
     SigmaCondition,
 )
 from sigma.correlations import SigmaCorrelationRule
@@ -97,7 +99,10 @@ _DETECTION_KEY = re.compile(r"^detection\s*:", re.MULTILINE)
 _SPELLING = {"ignorecase": "i", "multiline": "m", "dotall": "s"}
 _POSITION = {"contains": ("*", "*"), "startswith": ("", "*"), "endswith": ("*", "")}
 _RANGE = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-_PARSED: dict[str, Any] = {}  # condition text → pySigma parse tree, see _parsed()
+#: what pySigma's condition parser returns
+_SigmaTree = ConditionItem | ConditionFieldEqualsValueExpression | ConditionValueExpression | None
+
+_PARSED: dict[str, _SigmaTree] = {}  # condition text → pySigma parse tree, see _parsed()
 _PARSED_LIMIT = 4096
 
 
@@ -330,7 +335,7 @@ def _tree(relpath: str, detections: SigmaDetections) -> Condition | None:
     return _join(Or, trees)
 
 
-def _parsed(condition: SigmaCondition) -> ConditionItem:
+def _parsed(condition: SigmaCondition) -> _SigmaTree:
     """pySigma's parse tree of a condition, shared by every rule with the same text.
 
     The tree is only read here (identifiers and selectors are resolved by
@@ -362,12 +367,14 @@ class _TreeBuilder:
         self._detections = detections
         self._named: dict[str, Condition | None] = {}
 
-    def condition(self, node: Any) -> Condition | None:
+    def condition(self, node: object) -> Condition | None:
         if isinstance(node, ConditionIdentifier):
             return self._named_detection(node.identifier)
         if isinstance(node, ConditionSelector):
-            children = [self._named_detection(ref.identifier) for ref in
-                        node.resolve_referenced_detections(self._detections)]
+            children = [
+                self._named_detection(ref.identifier)
+                for ref in node.resolve_referenced_detections(self._detections)
+            ]
             kind = And if node.cond_class is ConditionAND else Or
             return _join(kind, [c for c in children if c is not None])
         if isinstance(node, ConditionNOT):

@@ -168,7 +168,7 @@ class _Expander:
                 self.notes.append(f"unknown macro: {key}")
             return ""
         body = macro.definition
-        for param, value in zip(macro.arguments, args):
+        for param, value in zip(macro.arguments, args, strict=False):
             body = body.replace(f"${param}$", value)
         return self.expand(body, depth + 1)
 

@@ -234,7 +234,7 @@ class _Pipeline:
         head = args[: cut[0]]
         self.derived.update(aggregate_outputs(head))
         has_where = False
-        for (start, word), end in zip(marks, cut[1:]):
+        for (start, word), end in zip(marks, cut[1:], strict=True):
             body = args[start + len(word) : end]
             if word == "from":
                 self._datamodel_hint(body)

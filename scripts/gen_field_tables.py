@@ -192,9 +192,7 @@ def sigma_rows(corpus: Path | None) -> list[tuple[str, str, str]]:
 
 
 def splunk_rows() -> list[tuple[str, str, str]]:
-    return [
-        (native, mapped, scope) for native, mapped, scope in mappings(splunk_cim_data_model())
-    ]
+    return [(native, mapped, scope) for native, mapped, scope in mappings(splunk_cim_data_model())]
 
 
 def write(path: Path, header: list[str], columns: str, rows: list[tuple[str, str, str]]) -> None:

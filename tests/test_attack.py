@@ -50,28 +50,80 @@ def _fixture_bundle() -> dict:
 def test_tactics_exact(mini):
     # TA0005's first external reference is a citation: ids are found by source name
     assert mini.tactics == (
-        TacticRecord("TA0002", "execution", "Execution", _stix("x-mitre-tactic", 1), ENT,
-                     f"{URL}/tactics/TA0002"),
-        TacticRecord("TA0005", "defense-evasion", "Defense Evasion",
-                     _stix("x-mitre-tactic", 2), ENT, f"{URL}/tactics/TA0005"),
+        TacticRecord(
+            "TA0002",
+            "execution",
+            "Execution",
+            _stix("x-mitre-tactic", 1),
+            ENT,
+            f"{URL}/tactics/TA0002",
+        ),
+        TacticRecord(
+            "TA0005",
+            "defense-evasion",
+            "Defense Evasion",
+            _stix("x-mitre-tactic", 2),
+            ENT,
+            f"{URL}/tactics/TA0005",
+        ),
     )
 
 
 def test_techniques_exact(mini):
     ap = "attack-pattern"
     assert mini.techniques == (
-        TechniqueRecord("T1027", "Obfuscated Files or Information", _stix(ap, 13), ENT,
-                        ("defense-evasion",), ("Windows",), "", f"{URL}/techniques/T1027"),
-        TechniqueRecord("T1059", "Command and Scripting Interpreter", _stix(ap, 11), ENT,
-                        ("execution",), ("Windows", "Linux", "macOS"), "",
-                        f"{URL}/techniques/T1059"),
-        TechniqueRecord("T1059.006", "Python", _stix(ap, 12), ENT, ("execution",),
-                        ("Windows", "Linux"), "T1059", f"{URL}/techniques/T1059/006"),
-        TechniqueRecord("T1064", "Scripting", _stix(ap, 15), ENT,
-                        ("defense-evasion", "execution"), ("Windows", "macOS"), "",
-                        f"{URL}/techniques/T1064", deprecated=True),
-        TechniqueRecord("T1086", "PowerShell (old)", _stix(ap, 14), ENT, ("execution",), (),
-                        "", f"{URL}/techniques/T1086", revoked=True),
+        TechniqueRecord(
+            "T1027",
+            "Obfuscated Files or Information",
+            _stix(ap, 13),
+            ENT,
+            ("defense-evasion",),
+            ("Windows",),
+            "",
+            f"{URL}/techniques/T1027",
+        ),
+        TechniqueRecord(
+            "T1059",
+            "Command and Scripting Interpreter",
+            _stix(ap, 11),
+            ENT,
+            ("execution",),
+            ("Windows", "Linux", "macOS"),
+            "",
+            f"{URL}/techniques/T1059",
+        ),
+        TechniqueRecord(
+            "T1059.006",
+            "Python",
+            _stix(ap, 12),
+            ENT,
+            ("execution",),
+            ("Windows", "Linux"),
+            "T1059",
+            f"{URL}/techniques/T1059/006",
+        ),
+        TechniqueRecord(
+            "T1064",
+            "Scripting",
+            _stix(ap, 15),
+            ENT,
+            ("defense-evasion", "execution"),
+            ("Windows", "macOS"),
+            "",
+            f"{URL}/techniques/T1064",
+            deprecated=True,
+        ),
+        TechniqueRecord(
+            "T1086",
+            "PowerShell (old)",
+            _stix(ap, 14),
+            ENT,
+            ("execution",),
+            (),
+            "",
+            f"{URL}/techniques/T1086",
+            revoked=True,
+        ),
     )
 
 
@@ -83,19 +135,28 @@ def test_subtechnique_has_parent_and_foreign_kill_chain_ignored(mini):
 
 def test_detection_records_exact(mini):
     assert mini.data_components == (
-        DataComponentRecord("DC0032", "Process Creation", _stix("x-mitre-data-component", 21),
-                            data_source="Process"),
+        DataComponentRecord(
+            "DC0032", "Process Creation", _stix("x-mitre-data-component", 21), data_source="Process"
+        ),
     )
     assert mini.detection_strategies == (
-        DetectionStrategyRecord("DET0001", "Detect Python execution",
-                                _stix("x-mitre-detection-strategy", 51),
-                                techniques=("T1059.006",), analytics=("AN0001",)),
+        DetectionStrategyRecord(
+            "DET0001",
+            "Detect Python execution",
+            _stix("x-mitre-detection-strategy", 51),
+            techniques=("T1059.006",),
+            analytics=("AN0001",),
+        ),
     )
     assert mini.analytics == (
-        AnalyticRecord("AN0001", "Analytic 0001", _stix("x-mitre-analytic", 41),
-                       platforms=("Windows",),
-                       description="Python interpreter started by an Office process.",
-                       log_sources=(LogSourceRef("DC0032", "WinEventLog:Sysmon", "EventCode=1"),)),
+        AnalyticRecord(
+            "AN0001",
+            "Analytic 0001",
+            _stix("x-mitre-analytic", 41),
+            platforms=("Windows",),
+            description="Python interpreter started by an Office process.",
+            log_sources=(LogSourceRef("DC0032", "WinEventLog:Sysmon", "EventCode=1"),),
+        ),
     )
 
 
@@ -114,10 +175,14 @@ def test_version_and_domain_from_pin(mini):
 
 def test_collection_version_wins_over_pin(tmp_path):
     bundle = _fixture_bundle()
-    bundle["objects"].append({
-        "type": "x-mitre-collection", "id": _stix("x-mitre-collection", 99),
-        "name": "Enterprise ATT&CK", "x_mitre_version": "17.0",
-    })
+    bundle["objects"].append(
+        {
+            "type": "x-mitre-collection",
+            "id": _stix("x-mitre-collection", 99),
+            "name": "Enterprise ATT&CK",
+            "x_mitre_version": "17.0",
+        }
+    )
     assert load_bundle(_write(tmp_path, bundle), version="18.1").version == "17.0"
 
 
@@ -136,12 +201,21 @@ def test_gzip_bundle_reads_the_same(tmp_path, mini):
 def test_legacy_mobile_source_name_and_kill_chain(tmp_path):
     # pre-2.1 mobile objects name ATT&CK "mitre-mobile-attack", and so does their kill chain
     technique = {
-        "type": "attack-pattern", "id": _stix("attack-pattern", 1), "name": "Old Mobile",
-        "x_mitre_domains": ["mobile-attack"], "revoked": True,
-        "external_references": [{"source_name": "mitre-mobile-attack", "external_id": "T1425",
-                                 "url": f"{URL}/techniques/T1425"}],
-        "kill_chain_phases": [{"kill_chain_name": "mitre-mobile-attack",
-                               "phase_name": "initial-access"}],
+        "type": "attack-pattern",
+        "id": _stix("attack-pattern", 1),
+        "name": "Old Mobile",
+        "x_mitre_domains": ["mobile-attack"],
+        "revoked": True,
+        "external_references": [
+            {
+                "source_name": "mitre-mobile-attack",
+                "external_id": "T1425",
+                "url": f"{URL}/techniques/T1425",
+            }
+        ],
+        "kill_chain_phases": [
+            {"kill_chain_name": "mitre-mobile-attack", "phase_name": "initial-access"}
+        ],
     }
     records = load_bundle(_write(tmp_path, {"type": "bundle", "objects": [technique]}), "18.1")
     assert records.domain == "mobile-attack"

@@ -76,7 +76,8 @@ def test_v19_technique_is_kept_and_flagged_unknown(store, options):
     assert result.unknown_techniques == {"T1685": 1}
     row = _one(
         store,
-        "MATCH (r:Rule)-[:DETECTS]->(t:Technique {id: 'T1685'}) RETURN t.known AS known, r.title AS title",
+        "MATCH (r:Rule)-[:DETECTS]->(t:Technique {id: 'T1685'})"
+        " RETURN t.known AS known, r.title AS title",
     )
     assert row == {"known": False, "title": "Stealthy Python Child"}
 
@@ -120,7 +121,8 @@ def test_a_changed_rule_is_parsed_again(store, options, tmp_path):
     result = build(store, options)
     assert not result.up_to_date
     rows = store.run(
-        "MATCH (r:Rule {title: 'Stealthy Python Child'})-[:CHECKS]->(v:Value {field: 'process.name'}) "
+        "MATCH (r:Rule {title: 'Stealthy Python Child'})"
+        "-[:CHECKS]->(v:Value {field: 'process.name'}) "
         "RETURN v.value_key AS value ORDER BY value"
     )
     assert [r["value"] for r in rows] == ["powershell.exe"]

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import open_test_store
 
 from kg import cypher, schema
 from kg.stores.base import GraphStore, Row
-
-from conftest import open_test_store
 
 SAMPLE_PARAMS: dict[str, Any] = {
     "technique": "T1059.006",
@@ -48,30 +47,49 @@ def row(label: str, **values: Any) -> dict[str, Any]:
 
 def technique(tid: str, name: str, parent: str = "") -> dict[str, Any]:
     return row(
-        "Technique", id=tid, name=name, is_subtechnique=bool(parent), parent_id=parent,
-        platforms=["Linux", "macOS", "Windows"], known=True, url=f"https://attack/{tid}",
-        attack_version="18.1", **ENTERPRISE,
+        "Technique",
+        id=tid,
+        name=name,
+        is_subtechnique=bool(parent),
+        parent_id=parent,
+        platforms=["Linux", "macOS", "Windows"],
+        known=True,
+        url=f"https://attack/{tid}",
+        attack_version="18.1",
+        **ENTERPRISE,
     )
 
 
 def rule(uid: str, title: str, deprecated: bool = False) -> dict[str, Any]:
     vendor, rid = uid.split(":")
     return row(
-        "Rule", uid=uid, id=rid, vendor=vendor, title=title, author=f"{vendor} author",
-        url=f"https://rules/{uid}", deprecated=deprecated, building_block=False,
-        parse_status="ok", data_sources=[], has_nested_not=False, level="high",
+        "Rule",
+        uid=uid,
+        id=rid,
+        vendor=vendor,
+        title=title,
+        author=f"{vendor} author",
+        url=f"https://rules/{uid}",
+        deprecated=deprecated,
+        building_block=False,
+        parse_status="ok",
+        data_sources=[],
+        has_nested_not=False,
+        level="high",
     )
 
 
 def value(field: str, op: str, literal: str) -> dict[str, Any]:
-    return row("Value", key=f"{field} {op} {literal}", field=field, op=op, value=literal,
-               value_key=literal)
+    return row(
+        "Value", key=f"{field} {op} {literal}", field=field, op=op, value=literal, value_key=literal
+    )
 
 
 def event(key: str, title: str, platform: str) -> dict[str, Any]:
     provider, event_id = key.split(":")
-    return row("Event", key=key, provider=provider, event_id=event_id, title=title,
-               platform=platform)
+    return row(
+        "Event", key=key, provider=provider, event_id=event_id, title=title, platform=platform
+    )
 
 
 def edge_rows(rel: str, *pairs: tuple[str, str], **props: Any) -> list[dict[str, Any]]:
@@ -86,81 +104,212 @@ NODES: dict[str, list[dict[str, Any]]] = {
         technique("T1003", "OS Credential Dumping"),
     ],
     "Tactic": [
-        row("Tactic", id="TA0002", shortname="execution", name="Execution",
-            domain="enterprise-attack", known=True),
-        row("Tactic", id="TA0006", shortname="credential-access", name="Credential Access",
-            domain="enterprise-attack", known=True),
+        row(
+            "Tactic",
+            id="TA0002",
+            shortname="execution",
+            name="Execution",
+            domain="enterprise-attack",
+            known=True,
+        ),
+        row(
+            "Tactic",
+            id="TA0006",
+            shortname="credential-access",
+            name="Credential Access",
+            domain="enterprise-attack",
+            known=True,
+        ),
     ],
-    "DataComponent": [row("DataComponent", id="DC0032", name="Process Creation",
-                          revoked=False, deprecated=False)],
-    "DetectionStrategy": [row("DetectionStrategy", id="DET0001", name="Python runs",
-                              revoked=False, deprecated=False)],
-    "Analytic": [row("Analytic", id="AN0001", name="Python exec", platforms=["Linux"],
-                     revoked=False, deprecated=False)],
+    "DataComponent": [
+        row("DataComponent", id="DC0032", name="Process Creation", revoked=False, deprecated=False)
+    ],
+    "DetectionStrategy": [
+        row("DetectionStrategy", id="DET0001", name="Python runs", revoked=False, deprecated=False)
+    ],
+    "Analytic": [
+        row(
+            "Analytic",
+            id="AN0001",
+            name="Python exec",
+            platforms=["Linux"],
+            revoked=False,
+            deprecated=False,
+        )
+    ],
     "Rule": [
         rule("sigma:r1", "Python spawned by a shell"),
         rule("sigma:r2", "Old python rule", deprecated=True),
         rule("elastic:e1", "Python one-liner"),
         rule("splunk:s1", "Interpreter started"),
     ],
-    "Field": [row("Field", name=name, mapped=True) for name in
-              ("process.name", "process.command_line", "process.parent.name")],
+    "Field": [
+        row("Field", name=name, mapped=True)
+        for name in ("process.name", "process.command_line", "process.parent.name")
+    ],
     "Value": [
         value("process.name", "eq", "python"),
         value("process.command_line", "wildcard", "*-c*"),
         value("process.parent.name", "eq", "bash"),
     ],
-    "Event": [event("sysmon:1", "Process creation", "windows"),
-              event("esf:exec", "Exec", "macos")],
-    "Source": [row("Source", name=name, version="1", commit="abc", files_seen=4,
-                   rules_loaded=1) for name in ("sigma", "elastic", "splunk")],
+    "Event": [event("sysmon:1", "Process creation", "windows"), event("esf:exec", "Exec", "macos")],
+    "Source": [
+        row("Source", name=name, version="1", commit="abc", files_seen=4, rules_loaded=1)
+        for name in ("sigma", "elastic", "splunk")
+    ],
 }
 
-PY, CMD, PARENT = "process.name eq python", "process.command_line wildcard *-c*", \
-    "process.parent.name eq bash"
-CHECK = {"native_field": "Image", "native_op": "endswith", "modifiers": ["endswith"],
-         "case_sensitive": False, "negated": False, "derived": False}
+PY, CMD, PARENT = (
+    "process.name eq python",
+    "process.command_line wildcard *-c*",
+    "process.parent.name eq bash",
+)
+CHECK = {
+    "native_field": "Image",
+    "native_op": "endswith",
+    "modifiers": ["endswith"],
+    "case_sensitive": False,
+    "negated": False,
+    "derived": False,
+}
 
 RELS: list[tuple[str, str, str, list[dict[str, Any]]]] = [
-    ("SUBTECHNIQUE_OF", "Technique", "Technique", edge_rows("SUBTECHNIQUE_OF",
-                                                           ("T1059.006", "T1059"))),
-    ("IN_TACTIC", "Technique", "Tactic", edge_rows(
-        "IN_TACTIC", ("T1059", "TA0002"), ("T1059.006", "TA0002"), ("T1003", "TA0006"))),
-    ("DETECTS", "Rule", "Technique", edge_rows(
-        "DETECTS", ("sigma:r1", "T1059.006"), ("sigma:r2", "T1059.006"),
-        ("elastic:e1", "T1059.006"), ("splunk:s1", "T1059"))),
+    (
+        "SUBTECHNIQUE_OF",
+        "Technique",
+        "Technique",
+        edge_rows("SUBTECHNIQUE_OF", ("T1059.006", "T1059")),
+    ),
+    (
+        "IN_TACTIC",
+        "Technique",
+        "Tactic",
+        edge_rows("IN_TACTIC", ("T1059", "TA0002"), ("T1059.006", "TA0002"), ("T1003", "TA0006")),
+    ),
+    (
+        "DETECTS",
+        "Rule",
+        "Technique",
+        edge_rows(
+            "DETECTS",
+            ("sigma:r1", "T1059.006"),
+            ("sigma:r2", "T1059.006"),
+            ("elastic:e1", "T1059.006"),
+            ("splunk:s1", "T1059"),
+        ),
+    ),
     ("TAGGED_TACTIC", "Rule", "Tactic", edge_rows("TAGGED_TACTIC", ("sigma:r1", "TA0002"))),
-    ("CHECKS", "Rule", "Value", edge_rows(
-        "CHECKS", ("sigma:r1", PY), ("sigma:r1", CMD), ("sigma:r2", PY), ("elastic:e1", PY),
-        ("elastic:e1", CMD), ("splunk:s1", PY), **CHECK)),
-    ("EXCLUDES", "Rule", "Value", edge_rows(
-        "EXCLUDES", ("sigma:r1", PARENT), ("elastic:e1", PARENT), **CHECK)),
-    ("OF_FIELD", "Value", "Field", edge_rows(
-        "OF_FIELD", (PY, "process.name"), (CMD, "process.command_line"),
-        (PARENT, "process.parent.name"))),
-    ("FILTERS", "Rule", "Field", edge_rows(
-        "FILTERS", ("sigma:r1", "process.name"), ("sigma:r1", "process.command_line"),
-        ("elastic:e1", "process.name"), ("splunk:s1", "process.name"),
-        ("sigma:r2", "process.name"), native_field="Image", ops=["eq"], role="check")),
-    ("ON_EVENT", "Rule", "Event", edge_rows(
-        "ON_EVENT", ("sigma:r1", "sysmon:1"), ("elastic:e1", "esf:exec"),
-        ("splunk:s1", "sysmon:1"), via="logsource")),
-    ("EXPECTS", "Technique", "Event", edge_rows(
-        "EXPECTS", ("T1059.006", "sysmon:1"), ("T1003", "sysmon:1"), via="analytic")),
-    ("HAS_FIELD", "Event", "Field", edge_rows(
-        "HAS_FIELD", ("sysmon:1", "process.name"), native_field="Image")),
-    ("DETECTED_BY", "Technique", "DetectionStrategy", edge_rows(
-        "DETECTED_BY", ("T1059.006", "DET0001"))),
-    ("HAS_ANALYTIC", "DetectionStrategy", "Analytic", edge_rows(
-        "HAS_ANALYTIC", ("DET0001", "AN0001"))),
-    ("USES_COMPONENT", "Analytic", "DataComponent", edge_rows(
-        "USES_COMPONENT", ("AN0001", "DC0032"), name="Process Creation", channel="sysmon")),
-    ("ANALYTIC_EVENT", "Analytic", "Event", edge_rows(
-        "ANALYTIC_EVENT", ("AN0001", "sysmon:1"), name="Process Creation", channel="1")),
+    (
+        "CHECKS",
+        "Rule",
+        "Value",
+        edge_rows(
+            "CHECKS",
+            ("sigma:r1", PY),
+            ("sigma:r1", CMD),
+            ("sigma:r2", PY),
+            ("elastic:e1", PY),
+            ("elastic:e1", CMD),
+            ("splunk:s1", PY),
+            **CHECK,
+        ),
+    ),
+    (
+        "EXCLUDES",
+        "Rule",
+        "Value",
+        edge_rows("EXCLUDES", ("sigma:r1", PARENT), ("elastic:e1", PARENT), **CHECK),
+    ),
+    (
+        "OF_FIELD",
+        "Value",
+        "Field",
+        edge_rows(
+            "OF_FIELD",
+            (PY, "process.name"),
+            (CMD, "process.command_line"),
+            (PARENT, "process.parent.name"),
+        ),
+    ),
+    (
+        "FILTERS",
+        "Rule",
+        "Field",
+        edge_rows(
+            "FILTERS",
+            ("sigma:r1", "process.name"),
+            ("sigma:r1", "process.command_line"),
+            ("elastic:e1", "process.name"),
+            ("splunk:s1", "process.name"),
+            ("sigma:r2", "process.name"),
+            native_field="Image",
+            ops=["eq"],
+            role="check",
+        ),
+    ),
+    (
+        "ON_EVENT",
+        "Rule",
+        "Event",
+        edge_rows(
+            "ON_EVENT",
+            ("sigma:r1", "sysmon:1"),
+            ("elastic:e1", "esf:exec"),
+            ("splunk:s1", "sysmon:1"),
+            via="logsource",
+        ),
+    ),
+    (
+        "EXPECTS",
+        "Technique",
+        "Event",
+        edge_rows("EXPECTS", ("T1059.006", "sysmon:1"), ("T1003", "sysmon:1"), via="analytic"),
+    ),
+    (
+        "HAS_FIELD",
+        "Event",
+        "Field",
+        edge_rows("HAS_FIELD", ("sysmon:1", "process.name"), native_field="Image"),
+    ),
+    (
+        "DETECTED_BY",
+        "Technique",
+        "DetectionStrategy",
+        edge_rows("DETECTED_BY", ("T1059.006", "DET0001")),
+    ),
+    (
+        "HAS_ANALYTIC",
+        "DetectionStrategy",
+        "Analytic",
+        edge_rows("HAS_ANALYTIC", ("DET0001", "AN0001")),
+    ),
+    (
+        "USES_COMPONENT",
+        "Analytic",
+        "DataComponent",
+        edge_rows(
+            "USES_COMPONENT", ("AN0001", "DC0032"), name="Process Creation", channel="sysmon"
+        ),
+    ),
+    (
+        "ANALYTIC_EVENT",
+        "Analytic",
+        "Event",
+        edge_rows("ANALYTIC_EVENT", ("AN0001", "sysmon:1"), name="Process Creation", channel="1"),
+    ),
     ("CORRELATES", "Rule", "Rule", edge_rows("CORRELATES", ("sigma:r1", "sigma:r2"))),
-    ("FROM_SOURCE", "Rule", "Source", edge_rows(
-        "FROM_SOURCE", ("sigma:r1", "sigma"), ("sigma:r2", "sigma"), ("elastic:e1", "elastic"),
-        ("splunk:s1", "splunk"))),
+    (
+        "FROM_SOURCE",
+        "Rule",
+        "Source",
+        edge_rows(
+            "FROM_SOURCE",
+            ("sigma:r1", "sigma"),
+            ("sigma:r2", "sigma"),
+            ("elastic:e1", "elastic"),
+            ("splunk:s1", "splunk"),
+        ),
+    ),
 ]
 
 
@@ -212,8 +361,10 @@ def is_plain(value: Any) -> bool:
         return all(isinstance(k, str) and is_plain(v) for k, v in value.items())
     if isinstance(value, list):
         return all(is_plain(item) for item in value)
-    return value is None or isinstance(value, (str, int, float, bool)) and not (
-        isinstance(value, float) and math.isnan(value)
+    return (
+        value is None
+        or isinstance(value, (str, int, float, bool))
+        and not (isinstance(value, float) and math.isnan(value))
     )
 
 
@@ -246,7 +397,8 @@ def test_canned_query_gives_the_same_rows_on_both_stores(
 
 def test_the_sample_graph_answers_most_queries(stores: dict[str, GraphStore]) -> None:
     empty = [
-        name for name in cypher.names()
+        name
+        for name in cypher.names()
         if not stores["embedded"].run(cypher.load(name).text, sample_params(cypher.load(name)))
     ]
     # A query that finds nothing in the sample graph is compared on nothing; keep it rare.

@@ -24,7 +24,12 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 ELASTIC = Pin("elastic", "elastic/detection-rules", COMMIT, "t", "Elastic License 2.0", "elastic")
 OSSEM = Pin("ossem-dd", "OTRF/OSSEM-DD", COMMIT, "t", "MIT", "events/ossem-dd")
 ATTACK = Pin(
-    "attack", "mitre-attack/attack-stix-data", COMMIT, "18.1", "ATT&CK", "attack",
+    "attack",
+    "mitre-attack/attack-stix-data",
+    COMMIT,
+    "18.1",
+    "ATT&CK",
+    "attack",
     files=("enterprise-attack/enterprise-attack-18.1.json",),
 )
 FIXTURE = Path(__file__).parent / "fixtures" / "attack_mini.json"
@@ -232,7 +237,8 @@ def test_tree_of_several_pins_links_each_folder(mirror, tmp_path):
     )
     tree = fetch_all([ELASTIC, OSSEM], mirror.url, cache=tmp_path)
     assert sorted(p.name for p in tree.iterdir() if not p.name.startswith(".")) == [
-        "elastic", "events"
+        "elastic",
+        "events",
     ]
     assert (tree / "events/ossem-dd/windows/sysmon/events/event-1.yml").is_file()
     assert (tree / "events/ossem-dd").resolve() == (

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import STORE_KINDS, open_test_store
 
 from kg import settings
 from kg.build import BuildOptions, BuildResult, build, report_json
 from kg.digest import graph_digest
 from kg.stores.base import GraphStore
-from conftest import STORE_KINDS, open_test_store
 
 pytestmark = pytest.mark.corpora
 
@@ -160,7 +160,9 @@ def test_card_json_is_identical_on_both_stores(graphs):
     for technique in CARD_SAMPLE:
         for subtechniques in (True, False):
             cards = [
-                card_to_json(KnowledgeBase(store).technique(technique, include_subtechniques=subtechniques))
+                card_to_json(
+                    KnowledgeBase(store).technique(technique, include_subtechniques=subtechniques)
+                )
                 for store in (embedded, neo4j)
             ]
             assert cards[0] == cards[1], (technique, subtechniques)

@@ -131,9 +131,10 @@ def test_regex_is_kept_as_written():
 
 
 def test_contains_and_star_glob_are_one_key():
-    assert check("CommandLine", Op.WILDCARD, "*-EncodedCommand*").key == check(
-        "CommandLine", Op.WILDCARD, "*-encodedcommand*"
-    ).key
+    assert (
+        check("CommandLine", Op.WILDCARD, "*-EncodedCommand*").key
+        == check("CommandLine", Op.WILDCARD, "*-encodedcommand*").key
+    )
 
 
 # --- rule 5 and glob escapes ---------------------------------------------------------------

@@ -123,9 +123,7 @@ def test_not_null_filter_reads_as_an_indicator():
 
 def test_numbers_and_booleans_are_eq_text():
     tree = rule("sel:\n    EventID: 4688\n    Signed: false\ncondition: sel").condition
-    assert tree == And(
-        (Comparison("EventID", Op.EQ, "4688"), Comparison("Signed", Op.EQ, "false"))
-    )
+    assert tree == And((Comparison("EventID", Op.EQ, "4688"), Comparison("Signed", Op.EQ, "false")))
 
 
 @pytest.mark.parametrize(
@@ -288,8 +286,10 @@ def test_excluded_event_ids_are_not_hints():
 
 
 def test_deprecated_folder_and_status():
-    result = load(HEADER + "detection:\n    sel:\n        A: b\n    condition: sel",
-                  "deprecated/windows/old.yml")
+    result = load(
+        HEADER + "detection:\n    sel:\n        A: b\n    condition: sel",
+        "deprecated/windows/old.yml",
+    )
     assert result.rules[0].deprecated
     text = HEADER.replace("status: test", "status: deprecated")
     assert load(text + "detection:\n    sel:\n        A: b\n    condition: sel").rules[0].deprecated

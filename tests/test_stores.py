@@ -28,8 +28,14 @@ def write_small_graph(store: GraphStore) -> None:
     store.write_nodes(
         "Rule",
         [
-            node("Rule", uid="sigma:a", vendor="sigma", title="A", data_sources=["sysmon"],
-                 deprecated=False),
+            node(
+                "Rule",
+                uid="sigma:a",
+                vendor="sigma",
+                title="A",
+                data_sources=["sysmon"],
+                deprecated=False,
+            ),
             node("Rule", uid="elastic:b", vendor="elastic", title="B", deprecated=True),
         ],
     )
@@ -65,10 +71,22 @@ def test_written_nodes_and_relationships_read_back_as_plain_python(store: GraphS
         "c.modifiers AS mods, c.negated AS negated, v.key AS key ORDER BY uid"
     )
     assert rows == [
-        {"uid": "elastic:b", "sources": None, "old": True, "mods": [], "negated": True,
-         "key": "process.name eq python"},
-        {"uid": "sigma:a", "sources": ["sysmon"], "old": False, "mods": ["endswith"],
-         "negated": False, "key": "process.name eq python"},
+        {
+            "uid": "elastic:b",
+            "sources": None,
+            "old": True,
+            "mods": [],
+            "negated": True,
+            "key": "process.name eq python",
+        },
+        {
+            "uid": "sigma:a",
+            "sources": ["sysmon"],
+            "old": False,
+            "mods": ["endswith"],
+            "negated": False,
+            "key": "process.name eq python",
+        },
     ]
 
 

@@ -61,7 +61,7 @@ def describe_query(query: str) -> str:
     for line in query.splitlines():
         stripped = line.strip()
         if stripped.startswith("// name:"):
-            return f"query {stripped[len('// name:'):].strip()}"
+            return f"query {stripped[len('// name:') :].strip()}"
         if stripped and not stripped.startswith("//") and not first:
             first = stripped
     return f"query '{first[:80]}'"

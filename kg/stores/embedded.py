@@ -47,7 +47,9 @@ class EmbeddedStore:
             self._db = ladybug.Database(str(self.path), read_only=self.read_only)
             self._conn = ladybug.Connection(self._db)
         except RuntimeError as exc:
-            raise StoreError(f"{self.path}: cannot open the embedded graph: {_first_line(exc)}")
+            raise StoreError(
+                f"{self.path}: cannot open the embedded graph: {_first_line(exc)}"
+            ) from exc
 
     @property
     def conn(self) -> ladybug.Connection:
@@ -62,7 +64,7 @@ class EmbeddedStore:
             result = result[-1]
         columns = result.get_column_names()
         return [
-            {col: plain(value) for col, value in zip(columns, values)}
+            {col: plain(value) for col, value in zip(columns, values, strict=True)}
             for values in result.get_all()
         ]
 

@@ -37,9 +37,7 @@ class Neo4jStore:
 
     name = "neo4j"
 
-    def __init__(
-        self, uri: str, user: str, password: str, database: str | None = None
-    ) -> None:
+    def __init__(self, uri: str, user: str, password: str, database: str | None = None) -> None:
         self.uri = uri
         self.database = database
         try:
@@ -68,7 +66,11 @@ class Neo4jStore:
 
         def work(tx: neo4j.ManagedTransaction) -> list[Row]:
             result = tx.run(text, values)
-            return [{key: plain(value) for key, value in record.items()} for record in result]
+            # neo4j leaves Record.items unannotated (it gives the (key, value) pairs)
+            return [
+                {key: plain(value) for key, value in record.items()}  # type: ignore[no-untyped-call]
+                for record in result
+            ]
 
         with self._session() as session:
             try:

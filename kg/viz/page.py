@@ -16,9 +16,12 @@ import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kg.viz.graph import View, VizNode
+
+if TYPE_CHECKING:
+    from pydantic_extra_types.color import ColorType
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +123,8 @@ def render_html(view: View) -> str:
     ]
     graph = VisualizationGraph(nodes=nodes, relationships=rels)
     kinds = [k for k in KIND_COLOURS if any(n.kind == k for n in view.nodes)]
-    graph.set_legend(nodes={_LEGEND_NAMES[k]: KIND_COLOURS[k] for k in kinds})
+    legend: dict[Any, ColorType] = {_LEGEND_NAMES[k]: KIND_COLOURS[k] for k in kinds}
+    graph.set_legend(nodes=legend)
     page = graph.render(
         width="100%",
         height=f"calc(100vh - {_HEADER_PX}px)",
