@@ -313,7 +313,7 @@ def export() -> None:
 def export_navigator(
     domain: str,
     vendor: str,
-    score: str,
+    score: navigator.Score,  # click.Choice holds it to the two names
     subtechniques: bool,
     include_deprecated: bool,
     attack_version: str,
@@ -332,7 +332,7 @@ def export_navigator(
     layer = navigator.coverage_layer(
         rows,
         name=f"kg coverage ({who})",
-        score=score,  # type: ignore[arg-type]
+        score=score,
         description=f"Techniques detected by public detection rules ({who}); score = {score}.",
         attack_version=attack_version,
         domain=domain or ENTERPRISE,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,31 +17,32 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def store_options(func: F) -> F:
-    """``--neo4j URI`` (with ``--user``/``--password``) or ``--db PATH`` for the embedded store."""
-
-    @click.option(
+_STORE_OPTIONS = (
+    click.option(
         "--neo4j",
         "neo4j_uri",
         envvar="NEO4J_URI",
         help="Bolt URI of a Neo4j 5 server (env NEO4J_URI); default: the embedded store.",
-    )
-    @click.option("--user", envvar="NEO4J_USER", default="neo4j", show_default=True)
-    @click.option(
+    ),
+    click.option("--user", envvar="NEO4J_USER", default="neo4j", show_default=True),
+    click.option(
         "--password", envvar="NEO4J_PASSWORD", help="Neo4j password (env NEO4J_PASSWORD)."
-    )
-    @click.option(
+    ),
+    click.option(
         "--db",
         "db_path",
         type=click.Path(path_type=Path),
         envvar="KG_DB",
         help="Embedded database path (env KG_DB; default in the user data directory).",
-    )
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
+    ),
+)
 
-    return wrapper  # type: ignore[return-value]
+
+def store_options(func: F) -> F:
+    """``--neo4j URI`` (with ``--user``/``--password``) or ``--db PATH`` for the embedded store."""
+    for option in reversed(_STORE_OPTIONS):
+        func = option(func)
+    return func
 
 
 def open_from_options(

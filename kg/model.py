@@ -10,17 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
-def _reduce(self: object) -> tuple[type, tuple[object, ...]]:
+def _reduce(self: DataclassInstance) -> tuple[type, tuple[object, ...]]:
     """Pickle a record as its class and field values.
 
     Parsed rules travel from parser processes and through the parse cache by
     pickle; dataclasses' own state protocol costs a third more time.
     """
     cls = type(self)
-    return cls, tuple(getattr(self, name) for name in cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    return cls, tuple(getattr(self, name) for name in cls.__dataclass_fields__)
 
 
 class Op(StrEnum):
