@@ -337,12 +337,21 @@ def _load_events(root: Path | None) -> tuple[list[EventRecord], SourceReport]:
     return list(catalogue), report
 
 
+@dataclass
+class _EventMapping:
+    rule_links: list[EventLink]
+    analytic_links: list[EventLink]
+    resolved: dict[str, int]  # analytic id -> log-source references that named an event
+    stats: dict[str, dict[str, int]]  # per vendor (and "attack-analytics"), what mapped and why not
+
+
 def _map_events(
     rules: Sequence[RuleRecord], attack: AttackRecords | None, catalogue: Sequence[EventRecord]
-) -> tuple[list[EventLink], list[EventLink], dict[str, dict[str, int]]]:
+) -> _EventMapping:
     from kg import events as event_map
 
     rule_links: list[EventLink] = []
+    resolved: dict[str, int] = {}
     stats: dict[str, dict[str, int]] = {}
     known = frozenset(event.key for event in catalogue)
     for rule in rules:
@@ -364,12 +373,13 @@ def _map_events(
                 event_keys = event_map.analytic_events(ref, known)
                 if event_keys:
                     a_stats["resolved"] += 1
+                    resolved[an.id] = resolved.get(an.id, 0) + 1
                     via = f"{ref.name} {ref.channel}".strip()
                     analytic_links.extend(EventLink(an.id, key, via) for key in event_keys)
                 else:
                     why = f"unresolved: {ref.name}"
                     a_stats[why] = a_stats.get(why, 0) + 1
-    return rule_links, analytic_links, stats
+    return _EventMapping(rule_links, analytic_links, resolved, stats)
 
 
 def stored_fingerprints(store: GraphStore) -> dict[str, str]:
@@ -457,10 +467,11 @@ def _build(
         for report in reports:
             if report.name == "sigma":
                 report.note("correlation references not found", unresolved)
-    rule_links, analytic_links, result.event_mapping = _map_events(all_rules, attack, catalogue)
-    writer.add_rule_events(batch, rule_links)
+    mapping = _map_events(all_rules, attack, catalogue)
+    result.event_mapping = mapping.stats
+    writer.add_rule_events(batch, mapping.rule_links)
     if attack is not None:
-        writer.add_analytic_events(batch, attack, analytic_links)
+        writer.add_analytic_events(batch, attack, mapping.analytic_links, mapping.resolved)
     for name, fp in prints.items():
         found = next((r for r in reports if r.name == name), None)
         files = len(found.files) if found else 1

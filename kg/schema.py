@@ -113,6 +113,8 @@ NODES: tuple[NodeType, ...] = (
             ("description", STRING),
             ("revoked", BOOL),
             ("deprecated", BOOL),
+            ("log_sources", INT),  # log-source references ATT&CK gives the analytic
+            ("log_sources_resolved", INT),  # of those, how many name catalogue events
         ),
     ),
     NodeType(
@@ -244,4 +246,4 @@ NODE_BY_LABEL = {node.label: node for node in NODES}
 REL_BY_NAME = {rel.name: rel for rel in RELS}
 
 #: Bumped whenever NODES or RELS change, so that an old database is rebuilt.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"

@@ -211,6 +211,7 @@ def add_attack(batch: GraphBatch, attack: AttackRecords) -> None:
                 "description": an.description,
                 "revoked": an.revoked,
                 "deprecated": an.deprecated,
+                "log_sources": len(an.log_sources),
             },
         )
         for ref in an.log_sources:
@@ -429,9 +430,19 @@ def add_rule_events(batch: GraphBatch, links: Iterable[EventLink]) -> None:
 
 
 def add_analytic_events(
-    batch: GraphBatch, attack: AttackRecords, links: Iterable[EventLink]
+    batch: GraphBatch,
+    attack: AttackRecords,
+    links: Iterable[EventLink],
+    resolved: Mapping[str, int],
 ) -> None:
-    """ANALYTIC_EVENT edges, and EXPECTS from each technique through its strategies."""
+    """ANALYTIC_EVENT edges, and EXPECTS from each technique through its strategies.
+
+    ``resolved`` counts, per analytic, the log-source references that named an event.
+    """
+    analytics = batch.nodes.get("Analytic", {})
+    for an_id, count in resolved.items():
+        if an_id in analytics:
+            analytics[an_id]["log_sources_resolved"] = count
     by_analytic: dict[str, list[EventLink]] = {}
     for link in links:
         if batch.has_node("Event", link.event_key):
