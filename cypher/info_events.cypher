@@ -4,8 +4,8 @@
 //      references and how many of those name a catalogue event, analytics with at least one
 //      event (ANALYTIC_EVENT), and techniques with expected events (EXPECTS)
 MATCH (a:Analytic)
-WITH count(a) AS analytics, sum(a.log_sources) AS log_sources,
-     sum(a.log_sources_resolved) AS resolved,
+WITH count(a) AS analytics, sum(coalesce(a.log_sources, 0)) AS log_sources,
+     sum(coalesce(a.log_sources_resolved, 0)) AS resolved,
      count(CASE WHEN EXISTS { MATCH (a)-[:ANALYTIC_EVENT]->(:Event) } THEN 1 END) AS with_events
 MATCH (t:Technique)
 WITH analytics, log_sources, resolved, with_events,
