@@ -12,6 +12,7 @@ leave deprecated rules and revoked or deprecated techniques out unless asked.
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -393,7 +394,7 @@ class KnowledgeBase:
             indicators=_records(Indicator, rows["card_indicators"]),
             exclusions=_records(Indicator, rows["card_exclusions"]),
             rules=_records(RuleRef, rows["card_rules"]),
-            totals=_record(CardTotals, rows["card_totals"][0]),
+            totals=_totals(rows),
             include_subtechniques=include_subtechniques,
             include_deprecated=include_deprecated,
         )
@@ -450,15 +451,16 @@ class KnowledgeBase:
         limit: int = 25,
     ) -> Overlap:
         """Indicator values rules of several vendors share, and the most similar rule pairs."""
+        tid = _technique_id(technique)
         scope = {
-            "technique": _technique_id(technique),
+            "technique": tid,
             "include_subtechniques": include_subtechniques,
             "include_deprecated": include_deprecated,
             "limit": limit,
         }
         rows = self._run_many({"overlap_values": scope, "overlap_rule_pairs": scope})
         return Overlap(
-            technique=scope["technique"],
+            technique=tid,
             values=_records(SharedValue, rows["overlap_values"]),
             pairs=_records(RulePair, rows["overlap_rule_pairs"]),
         )
@@ -500,14 +502,9 @@ class KnowledgeBase:
         include_deprecated: bool = False,
     ) -> tuple[TechniqueCoverage, ...]:
         """Every technique with the rules (of ``vendor``, or all) detecting it directly."""
-        return self._rows(
-            TechniqueCoverage,
-            "coverage_techniques",
-            domain=domain,
-            vendor=vendor,
-            include_subtechniques=include_subtechniques,
-            include_deprecated=include_deprecated,
-        )
+        scope = {"domain": domain, "vendor": vendor, "include_deprecated": include_deprecated}
+        params = {"include_subtechniques": include_subtechniques, **scope}
+        return self._rows(TechniqueCoverage, "coverage_techniques", **params)
 
     def gaps(
         self,
@@ -521,30 +518,23 @@ class KnowledgeBase:
     ) -> Gaps:
         """Uncovered and single-vendor techniques, lopsided parent/child coverage, and
         events ATT&CK expects that no rule of the technique reads (``limit`` rows)."""
-        filters = {
-            "domain": domain,
-            "tactic": tactic,
-            "platform": platform,
-            "include_subtechniques": include_subtechniques,
-            "include_deprecated": include_deprecated,
-        }
+        dep = {"include_deprecated": include_deprecated}
+        subs = {"include_subtechniques": include_subtechniques, **dep}
+        filters = {"domain": domain, "tactic": tactic, "platform": platform, **subs}
+        tid = _technique_id(technique) if technique else ""
+        rows = self._run_many(
+            {
+                "gaps_uncovered": filters,
+                "gaps_single_vendor": filters,
+                "gaps_parent_child": {"domain": domain, **dep},
+                "gaps_expected_events": {"technique": tid, "limit": limit, **subs},
+            }
+        )
         return Gaps(
-            uncovered=self._rows(UncoveredTechnique, "gaps_uncovered", **filters),
-            single_vendor=self._rows(SingleVendorTechnique, "gaps_single_vendor", **filters),
-            parent_child=self._rows(
-                ParentChildGap,
-                "gaps_parent_child",
-                domain=domain,
-                include_deprecated=include_deprecated,
-            ),
-            expected_events=self._rows(
-                ExpectedEventGap,
-                "gaps_expected_events",
-                technique=_technique_id(technique) if technique else "",
-                include_subtechniques=include_subtechniques,
-                include_deprecated=include_deprecated,
-                limit=limit,
-            ),
+            uncovered=_records(UncoveredTechnique, rows["gaps_uncovered"]),
+            single_vendor=_records(SingleVendorTechnique, rows["gaps_single_vendor"]),
+            parent_child=_records(ParentChildGap, rows["gaps_parent_child"]),
+            expected_events=_records(ExpectedEventGap, rows["gaps_expected_events"]),
         )
 
     def detectable_with(
@@ -554,13 +544,8 @@ class KnowledgeBase:
         include_deprecated: bool = False,
     ) -> tuple[Detectable, ...]:
         """Techniques with at least one rule that reads only events from ``events``."""
-        return self._rows(
-            Detectable,
-            "detectable_with",
-            events=list(events),
-            domain=domain,
-            include_deprecated=include_deprecated,
-        )
+        scope = {"domain": domain, "include_deprecated": include_deprecated}
+        return self._rows(Detectable, "detectable_with", events=list(events), **scope)
 
 
 def _fields(rows: Mapping[str, list[Row]], samples: int) -> tuple[CardField, ...]:
@@ -568,12 +553,10 @@ def _fields(rows: Mapping[str, list[Row]], samples: int) -> tuple[CardField, ...
     ops: dict[str, list[tuple[str, int]]] = {}
     for row in rows["card_field_ops"]:
         ops.setdefault(row["field"], []).append((row["op"], row["rules"]))
-    values: dict[str, list[str]] = {}
+    groups: dict[str, list[tuple[int, str, str]]] = {}
     for row in rows["card_field_samples"]:
-        # rows come most used first within a field: the first few are its samples
-        kept = values.setdefault(row["field"], [])
-        if len(kept) < samples:
-            kept.append(row["value"])
+        kept = groups.setdefault(row["field"], [])
+        kept.extend((-row["rules"], key, value) for key, value in row["values"])
     return tuple(
         CardField(
             field=row["field"],
@@ -581,10 +564,28 @@ def _fields(rows: Mapping[str, list[Row]], samples: int) -> tuple[CardField, ...
             rules=row["rules"],
             native=_natives_by_vendor(row["natives"]),
             ops=tuple(sorted(ops.get(row["field"], []), key=lambda item: (-item[1], item[0]))),
-            samples=tuple(values.get(row["field"], [])),
+            samples=_samples(groups.get(row["field"], []), samples),
             roles=tuple(sorted(row["roles"])),
         )
         for row in rows["card_fields"]
+    )
+
+
+def _samples(values: list[tuple[int, str, str]], samples: int) -> tuple[str, ...]:
+    """A field's sample values: the ``samples`` used by most rules, ties broken by key."""
+    return tuple(value for _, _, value in heapq.nsmallest(samples, values))
+
+
+def _totals(rows: Mapping[str, list[Row]]) -> CardTotals:
+    """Rules and events are counted from card_rules and card_events, which hold them all."""
+    graph = rows["card_totals"][0]
+    return CardTotals(
+        rules=len(rows["card_rules"]),
+        deprecated_rules=sum(1 for row in rows["card_rules"] if row["deprecated"]),
+        events=len(rows["card_events"]),
+        fields=graph["fields"],
+        indicators=graph["indicators"],
+        exclusions=graph["exclusions"],
     )
 
 

@@ -199,10 +199,10 @@ def _print_report(data: dict[str, Any]) -> None:
     console.print(table)
     for src in data["sources"]:
         for item in src["failed"][:5]:
-            console.print(
-                f"  [red]failed[/] {src['source']}/{item['path']}: {item['reason']}",
-                highlight=False,
-            )
+            # some loaders start the reason with the path already
+            reason = item["reason"].removeprefix(f"{item['path']}: ")
+            where = f"{item['path']}:{item['line']}" if item["line"] else item["path"]
+            console.print(f"  [red]failed[/] {src['source']}/{where}: {reason}", highlight=False)
         if len(src["failed"]) > 5:
             console.print(
                 f"  ... {len(src['failed']) - 5} more failed in {src['source']}"

@@ -41,6 +41,7 @@ engine; ``MATCH (a {..}), (b {..})`` with a comma is a cross product on both.
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import logging
 import re
@@ -278,6 +279,7 @@ def _split_top(text: str, separators: str) -> list[str]:
     return parts
 
 
+@functools.lru_cache(maxsize=512)
 def translate(text: str, dialect: str) -> str:
     """Rewrite canonical (Neo4j 5) Cypher for ``dialect``: ``neo4j`` or ``embedded``."""
     if dialect == "neo4j":
