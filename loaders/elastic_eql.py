@@ -34,6 +34,7 @@ from .elastic_tree import (
     ComparisonExtra,
     FieldRef,
     Literal,
+    LiteralRules,
     ParsedQuery,
     all_of,
     any_of,
@@ -127,7 +128,7 @@ def _field_name(token: str) -> str:
 _Step = tuple[str, ParsedQuery, list[Any]]
 
 
-class _Builder(Transformer[Token, ParsedQuery]):
+class _Builder(LiteralRules, Transformer[Token, ParsedQuery]):
     """Lark callbacks building kg conditions from EQL; one instance serves every parse."""
 
     def start(self, items: list[Any]) -> ParsedQuery:
@@ -224,15 +225,6 @@ class _Builder(Transformer[Token, ParsedQuery]):
 
     def number(self, items: list[Any]) -> Literal:
         return Literal("number", str(items[0]))
-
-    def true(self, _items: list[Any]) -> Literal:
-        return Literal("bool", "true")
-
-    def false(self, _items: list[Any]) -> Literal:
-        return Literal("bool", "false")
-
-    def null(self, _items: list[Any]) -> Literal:
-        return Literal("null", "")
 
     def call(self, items: list[Any]) -> Call:
         name = str(items[0])

@@ -34,6 +34,7 @@ from .elastic_tree import (
     Call,
     FieldRef,
     Literal,
+    LiteralRules,
     ParsedQuery,
     QuerySyntaxError,
     all_of,
@@ -153,7 +154,7 @@ def _make(target: _Operand, op: Op, value: str, native: str, cs: bool) -> Compar
     )
 
 
-class _Builder(Transformer[Token, Condition | None]):
+class _Builder(LiteralRules, Transformer[Token, Condition | None]):
     def start(self, items: list[Any]) -> Condition | None:
         return _condition(items[0])
 
@@ -225,15 +226,6 @@ class _Builder(Transformer[Token, Condition | None]):
 
     def timespan(self, items: list[Any]) -> Literal:
         return Literal("timespan", f"{items[0]} {items[1]}")
-
-    def true(self, _items: list[Any]) -> Literal:
-        return Literal("bool", "true")
-
-    def false(self, _items: list[Any]) -> Literal:
-        return Literal("bool", "false")
-
-    def null(self, _items: list[Any]) -> Literal:
-        return Literal("null", "")
 
     def param(self, items: list[Any]) -> Literal:
         return Literal("param", str(items[0]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -200,3 +200,16 @@ def first_field(args: tuple[object, ...]) -> FieldRef | None:
             if found:
                 return found
     return None
+
+
+class LiteralRules:
+    """Transformer callbacks for the literals EQL and ES|QL share: true, false, null."""
+
+    def true(self, _items: list[Any]) -> Literal:
+        return Literal("bool", "true")
+
+    def false(self, _items: list[Any]) -> Literal:
+        return Literal("bool", "false")
+
+    def null(self, _items: list[Any]) -> Literal:
+        return Literal("null", "")
