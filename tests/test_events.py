@@ -183,6 +183,33 @@ def test_sigma_service_without_event_id_and_no_default(keys):
     assert found == [] and reason == "windows/applocker rule names no EventID"
 
 
+def test_sigma_system_ids_are_filed_under_the_provider_the_rules_name(keys):
+    # the KDC rule reads ids 16 and 27; 16 is shared by three System providers, so only 27 maps
+    r = rule(
+        "sigma",
+        logsource=(("product", "windows"), ("service", "system")),
+        condition=And((eq("EventID", "16"), eq("EventID", "27"))),
+    )
+    found, _ = em.rule_events(r, keys)
+    assert [k for k, _ in found] == ["Microsoft-Windows-Kerberos-Key-Distribution-Center:27"]
+
+
+def test_sigma_application_log_ids_select_their_providers(keys):
+    cond = And((eq("EventID", "1000"), eq("EventID", "325"), eq("EventID", "33205")))
+    r = rule(
+        "sigma", logsource=(("product", "windows"), ("service", "application")), condition=cond
+    )
+    found, _ = em.rule_events(r, keys)
+    assert [k for k, _ in found] == ["Application Error:1000", "ESENT:325", "MSSQLSERVER:33205"]
+
+
+def test_sigma_linux_text_log_services_read_the_programs_messages(keys):
+    for service in ("sshd", "auth", "sudo", "cron", "syslog"):
+        r = rule("sigma", logsource=(("product", "linux"), ("service", service)))
+        found, _ = em.rule_events(r, keys)
+        assert [k for k, _ in found] == [f"Linux syslog:{service}"]
+
+
 # --- Elastic ------------------------------------------------------------------------------------
 
 
@@ -220,6 +247,34 @@ def test_elastic_event_code_selects_security_event(keys):
     )
     found, _ = em.rule_events(r, keys)
     assert [k for k, _ in found] == ["Microsoft-Windows-Security-Auditing:4720"]
+
+
+def test_elastic_windows_iam_action_names_the_security_event(keys):
+    r = rule(
+        "elastic",
+        event_hints=(
+            ("event.category", "iam"),
+            ("event.action", "scheduled-task-created"),
+            ("host.os.type", "windows"),
+        ),
+    )
+    found, _ = em.rule_events(r, keys)
+    assert [k for k, _ in found] == ["Microsoft-Windows-Security-Auditing:4698"]
+
+
+def test_elastic_sysmon_event_code_is_a_sysmon_event(keys):
+    r = rule(
+        "elastic",
+        event_hints=(("event.category", "process"), ("host.os.type", "windows")),
+        condition=eq("event.code", "10"),
+    )
+    found, _ = em.rule_events(r, keys)
+    assert [k for k, _ in found] == ["Microsoft-Windows-Sysmon:10"]
+
+
+def test_elastic_macos_network_stays_unmapped_without_an_esf_event(keys):
+    r = rule("elastic", event_hints=(("event.category", "network"), ("os", "macos")))
+    assert em.rule_events(r, keys) == ([], "category not mapped: macos network")
 
 
 def test_elastic_cloud_rule_has_no_os(keys):
@@ -291,6 +346,14 @@ def test_splunk_joined_data_source(keys):
                 "Apple Endpoint Security:ES_EVENT_TYPE_NOTIFY_RENAME",
             ],
         ),
+        ("WinEventLog:Application", "EventCode=1000", ["Application Error:1000"]),
+        (
+            "WinEventLog:System",
+            "EventCode=106, 200",
+            ["Microsoft-Windows-TaskScheduler:106", "Microsoft-Windows-TaskScheduler:200"],
+        ),
+        ("linux:syslog", "sshd[pid]: Failed password", ["Linux syslog:syslog"]),
+        ("auditd:SYSCALL", "exit_group", ["auditd:SYSCALL:exit_group"]),
         ("WinEventLog:Sysmon", "File creation of suspicious scripts in temporary directories", []),
         ("macos:unifiedlog", "anything", []),
     ],

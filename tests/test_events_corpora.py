@@ -87,6 +87,29 @@ def test_sigma_applocker_rule_event_ids(catalogue):
     ]
 
 
+def test_sigma_system_rule_of_another_provider_than_the_service_manager(catalogue):
+    rule = load_rule(
+        "sigma",
+        "rules/windows/builtin/system/microsoft_windows_kerberos_key_distribution_center/"
+        "win_system_kdcsvc_cert_use_no_strong_mapping.yml",
+    )
+    assert sorted(keys_of(rule, catalogue[0])) == [
+        "Microsoft-Windows-Kerberos-Key-Distribution-Center:39",
+        "Microsoft-Windows-Kerberos-Key-Distribution-Center:41",
+    ]
+
+
+def test_sigma_codeintegrity_revoked_image_rule(catalogue):
+    rule = load_rule(
+        "sigma",
+        "rules/windows/builtin/code_integrity/win_codeintegrity_revoked_image_loaded.yml",
+    )
+    assert sorted(keys_of(rule, catalogue[0])) == [
+        "Microsoft-Windows-CodeIntegrity:3032",
+        "Microsoft-Windows-CodeIntegrity:3035",
+    ]
+
+
 def test_elastic_macos_file_rule(catalogue):
     # a sequence: a discovery command's exec, then its output written to a file
     rule = load_rule(
