@@ -318,7 +318,7 @@ def info(
     try:
         sections = {
             name: store.run(cypher.load(name).text)
-            for name in ("info_counts", "info_sources", "info_rules", "info_events")
+            for name in ("info_counts", "info_sources", "info_rules", "info_fields", "info_events")
         }
     finally:
         store.close()
