@@ -9,13 +9,15 @@
 MATCH (r:Rule)-[:EXCLUDES]->(v:Value), (r)-[:DETECTS]->(t:Technique)
 WHERE (t.id = $technique OR ($include_subtechniques AND t.parent_id = $technique))
   AND ($include_deprecated OR NOT r.deprecated)
-WITH v, count(DISTINCT r) AS rules, collect(DISTINCT r.vendor) AS vendors
-ORDER BY rules DESC, v.key
+// grouped by the key, and the top Values looked up by it afterwards: the embedded engine
+// reads every property a query names on each matched row, long before the LIMIT
+WITH v.key AS key, count(DISTINCT r) AS rules, collect(DISTINCT r.vendor) AS vendors
+ORDER BY rules DESC, key
 LIMIT $limit
-// OPTIONAL MATCH from the bound value: see card_indicators
-OPTIONAL MATCH (v)<-[:EXCLUDES]-(o:Rule)
-WHERE $include_deprecated OR NOT o.deprecated
-WITH v, rules, vendors, count(DISTINCT o) AS corpus_reach
-RETURN v.key AS key, v.field AS field, v.op AS op, v.value AS value, v.value_key AS value_key,
+MATCH (w:Value {key: key})
+// the reach is counted once at build time (kg.derive) rather than on every card
+WITH w, rules, vendors,
+     CASE WHEN $include_deprecated THEN w.exclusion_reach ELSE w.exclusion_reach_active END AS corpus_reach
+RETURN w.key AS key, w.field AS field, w.op AS op, w.value AS value, w.value_key AS value_key,
        rules, vendors, corpus_reach, corpus_reach = rules AS specific
 ORDER BY rules DESC, key

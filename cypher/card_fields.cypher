@@ -10,9 +10,13 @@
 MATCH (r:Rule)-[fe:FILTERS]->(f:Field), (r)-[:DETECTS]->(t:Technique)
 WHERE (t.id = $technique OR ($include_subtechniques AND t.parent_id = $technique))
   AND ($include_deprecated OR NOT r.deprecated)
-WITH f, count(DISTINCT r) AS rules, collect(DISTINCT r.vendor + ':' + fe.native_field) AS natives,
+// grouped by the name, and the top Fields looked up by it afterwards: the embedded engine
+// reads every property a query names on each matched row, long before the LIMIT
+WITH f.name AS field, count(DISTINCT r) AS rules,
+     collect(DISTINCT r.vendor + ':' + fe.native_field) AS natives,
      collect(DISTINCT fe.role) AS roles
-ORDER BY rules DESC, f.name
+ORDER BY rules DESC, field
 LIMIT $limit
-RETURN f.name AS field, f.mapped AS mapped, rules, natives, roles
+MATCH (g:Field {name: field})
+RETURN field, g.mapped AS mapped, rules, natives, roles
 ORDER BY rules DESC, field

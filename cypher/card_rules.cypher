@@ -6,8 +6,11 @@
 MATCH (r:Rule)-[:DETECTS]->(t:Technique)
 WHERE (t.id = $technique OR ($include_subtechniques AND t.parent_id = $technique))
   AND ($include_deprecated OR NOT r.deprecated)
-WITH r, collect(DISTINCT t.id) AS techniques
-RETURN r.vendor AS vendor, r.uid AS uid, r.id AS id, r.title AS title, r.status AS status,
-       r.level AS level, r.url AS url, r.deprecated AS deprecated, r.author AS author,
-       r.parse_status AS parse_status, techniques
+// grouped by the uid, and the rules looked up by it afterwards: the embedded engine reads
+// every property a query names on each matched row, before the grouping
+WITH r.uid AS uid, collect(DISTINCT t.id) AS techniques
+MATCH (x:Rule {uid: uid})
+RETURN x.vendor AS vendor, uid, x.id AS id, x.title AS title, x.status AS status,
+       x.level AS level, x.url AS url, x.deprecated AS deprecated, x.author AS author,
+       x.parse_status AS parse_status, techniques
 ORDER BY vendor, id

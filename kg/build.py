@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from kg import schema, settings, sources, writer
+from kg import derive, schema, settings, sources, writer
 from kg.errors import KgError, SourceError
 from kg.model import (
     AttackRecords,
@@ -432,6 +432,9 @@ def _build(
 ) -> BuildResult:
     rule_roots = {n: r for n, r in roots.items() if n in RULE_LOADERS}
     t0 = time.perf_counter()
+    batch = writer.GraphBatch()
+    reports: list[SourceReport] = []
+    all_rules: list[RuleRecord] = []
     pool = _pool(options.workers or os.cpu_count() or 1, rule_roots)
     try:
         jobs = [_start_source(name, root, options, pool) for name, root in rule_roots.items()]
@@ -439,29 +442,60 @@ def _build(
         t1 = time.perf_counter()
         attack = _load_attack(attack_bundle(roots["attack"])) if "attack" in roots else None
         catalogue, events_report = _load_events(roots.get(sources.OSSEM_DD.name))
+        if attack is not None:
+            writer.add_attack(batch, attack)
+        writer.add_events(batch, catalogue)
         result.timings["attack+events"] = time.perf_counter() - t1
-        reports = [_finish_source(job, options.progress) for job in jobs]
+        for job in jobs:
+            # a source is normalised as soon as it is parsed, while workers parse the next;
+            # sources keep their order, so the first-seen values in the batch are the same
+            report = _finish_source(job, options.progress)
+            if pool and job is jobs[-1]:
+                pool.shutdown()  # every result is in: free the workers' memory now
+            reports.append(report)
+            rules = report.rules
+            all_rules.extend(rules)
+            writer.add_rules(batch, rules, sources.BY_NAME[report.name])
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
     reports.append(events_report)
-    result.timings["parse"] = time.perf_counter() - t0
+    result.timings["parse+normalise"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    batch = writer.GraphBatch()
     if attack is not None:
         result.attack_version = attack.version
         result.attack_errors = attack.errors
-        writer.add_attack(batch, attack)
-    writer.add_events(batch, catalogue)
-    all_rules: list[RuleRecord] = []
-    for report in reports:
-        if report.name not in RULE_LOADERS:
-            continue
-        pin = sources.BY_NAME[report.name]
-        rules = report.rules
-        all_rules.extend(rules)
-        writer.add_rules(batch, rules, pin)
+    _link(batch, reports, all_rules, attack, catalogue, result)
+    for name, fp in prints.items():
+        found = next((r for r in reports if r.name == name), None)
+        files = len(found.files) if found else 1
+        loaded = len(found.rules) if found else 0
+        writer.add_source(batch, sources.BY_NAME[name], fp, files, loaded)
+    result.timings["link"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    store.reset()
+    derive.add_derived(batch)
+    batch.write(store)
+    result.timings["write"] = time.perf_counter() - t0
+    result.reports = reports
+    result.unknown_techniques = dict(sorted(batch.unknown_techniques.items()))
+    result.unknown_tactics = dict(sorted(batch.unknown_tactics.items()))
+    result.counts = batch.counts()
+    result.timings["total"] = time.perf_counter() - started
+    return result
+
+
+def _link(
+    batch: writer.GraphBatch,
+    reports: list[SourceReport],
+    all_rules: list[RuleRecord],
+    attack: AttackRecords | None,
+    catalogue: Sequence[EventRecord],
+    result: BuildResult,
+) -> None:
+    """What needs every rule: correlations between rules, and rules and analytics to events."""
     unresolved = writer.add_correlations(batch, all_rules)
     if unresolved:
         for report in reports:
@@ -472,23 +506,6 @@ def _build(
     writer.add_rule_events(batch, mapping.rule_links)
     if attack is not None:
         writer.add_analytic_events(batch, attack, mapping.analytic_links, mapping.resolved)
-    for name, fp in prints.items():
-        found = next((r for r in reports if r.name == name), None)
-        files = len(found.files) if found else 1
-        loaded = len(found.rules) if found else 0
-        writer.add_source(batch, sources.BY_NAME[name], fp, files, loaded)
-    result.timings["normalise"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    store.reset()
-    batch.write(store)
-    result.timings["write"] = time.perf_counter() - t0
-    result.reports = reports
-    result.unknown_techniques = dict(sorted(batch.unknown_techniques.items()))
-    result.unknown_tactics = dict(sorted(batch.unknown_tactics.items()))
-    result.counts = batch.counts()
-    result.timings["total"] = time.perf_counter() - started
-    return result
 
 
 def report_json(result: BuildResult) -> dict[str, object]:

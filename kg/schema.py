@@ -164,6 +164,12 @@ NODES: tuple[NodeType, ...] = (
             ("op", STRING),
             ("value", STRING),  # human value as first seen
             ("value_key", STRING),
+            # corpus reach, derived at build time (kg.derive): DISTINCT rules with a
+            # non-negated CHECKS edge / an EXCLUDES edge here; "_active": not deprecated
+            ("reach", INT),
+            ("reach_active", INT),
+            ("exclusion_reach", INT),
+            ("exclusion_reach_active", INT),
         ),
         indexes=("field",),
     ),
@@ -246,4 +252,4 @@ NODE_BY_LABEL = {node.label: node for node in NODES}
 REL_BY_NAME = {rel.name: rel for rel in RELS}
 
 #: Bumped whenever NODES or RELS change, so that an old database is rebuilt.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"

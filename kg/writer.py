@@ -9,9 +9,10 @@ Neo4j's batched UNWIND).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from kg import conditions, schema
 from kg.model import AttackRecords, Comparison, EventLink, EventRecord, RuleRecord
@@ -65,14 +66,34 @@ def _rel_columns(spec: schema.RelType) -> _RelColumns:
 _REL_COLUMNS = {spec.name: _rel_columns(spec) for spec in schema.RELS}
 
 
+@runtime_checkable
+class ColumnStore(Protocol):
+    """A store that also takes whole columns, in schema order (the embedded store's COPY).
+
+    Columns skip the dict per row that :meth:`GraphStore.write_rels` takes; list
+    properties may come as tuples.  Relationship columns start with the source and
+    target keys.  A batch is written inside :meth:`bulk`.
+    """
+
+    def bulk(self) -> AbstractContextManager[None]:
+        """Around a whole batch of writes."""
+        ...
+
+    def write_node_columns(self, label: str, columns: Sequence[Sequence[Any]]) -> None: ...
+
+    def write_rel_columns(
+        self, rel_type: str, src_label: str, dst_label: str, columns: Sequence[Sequence[Any]]
+    ) -> None: ...
+
+
 @dataclass
 class GraphBatch:
     """Every node and relationship row of one build, keyed for de-duplication.
 
     A relationship row is kept as one hashable tuple ``(src, dst, *properties)``,
     list properties as tuples, and is its own de-duplication key: some 300k rows
-    per build make per-row dicts the writer's main cost.  Rows become dicts only
-    in :meth:`write`, as the stores take them.
+    per build make per-row dicts the writer's main cost.  :meth:`write` hands a
+    :class:`ColumnStore` whole columns; other stores get the rows as dicts.
     """
 
     nodes: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
@@ -118,6 +139,10 @@ class GraphBatch:
         return out
 
     def write(self, store: GraphStore) -> None:
+        if isinstance(store, ColumnStore):
+            with store.bulk():
+                self._write_columns(store)
+            return
         for spec in schema.NODES:
             rows = list(self.nodes.get(spec.label, {}).values())
             if rows:
@@ -126,6 +151,18 @@ class GraphBatch:
             if table:
                 cols = _REL_COLUMNS[rel_type]
                 store.write_rels(rel_type, *cols.pair, _rel_dicts(cols, table))
+
+    def _write_columns(self, store: ColumnStore) -> None:
+        for spec in schema.NODES:
+            rows = self.nodes.get(spec.label)
+            if rows:
+                values = rows.values()
+                columns = [[row.get(col) for row in values] for col in spec.columns]
+                store.write_node_columns(spec.label, columns)
+        for rel_type, table in sorted(self.rels.items()):
+            if table:
+                pair = _REL_COLUMNS[rel_type].pair
+                store.write_rel_columns(rel_type, *pair, list(zip(*table, strict=True)))
 
 
 def _rel_dicts(cols: _RelColumns, rows: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:

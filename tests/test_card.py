@@ -11,9 +11,11 @@ import os
 import pytest
 from rich.console import Console
 
+from kg import derive
 from kg.api import KnowledgeBase
 from kg.card import JSON_KEYS, card_to_dict, card_to_json, card_to_markdown, render_card
 from kg.errors import QueryError
+from kg.writer import GraphBatch
 from tests.fixtures import mini_graph as mg
 
 
@@ -284,3 +286,23 @@ def test_json_identical_on_both_stores(tmp_path):
         finally:
             store.close()
     assert texts[0] == texts[1]
+
+
+def test_build_derives_the_reach_the_card_reads():
+    """kg.derive, run over the mini corpus as the build runs it over a GraphBatch, sets the
+    reach columns the card queries read to the fixture's hand-computed figures."""
+    batch = GraphBatch()
+    for rule in mg.RULES:
+        batch.node("Rule", rule)
+    for key, field, op, value, _value_key in mg.VALUES:
+        batch.node("Value", {"key": key, "field": field, "op": op, "value": value})
+    for rule, value, native, native_op, negated in mg.CHECKS:
+        batch.rel("CHECKS", rule, value, native_field=native, native_op=native_op, negated=negated)
+    for rule, value, native, native_op in mg.EXCLUDES:
+        batch.rel("EXCLUDES", rule, value, native_field=native, native_op=native_op)
+    derive.add_derived(batch)
+    got = {
+        key: tuple(row[col] for col in mg.REACH_COLUMNS)
+        for key, row in batch.nodes["Value"].items()
+    }
+    assert got == mg.REACH
