@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from functools import cache
-from typing import Any, Unpack, cast
+from typing import Any, Unpack
 
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedInput
+from lark import Token, Transformer
 
 from kg.model import And, Comparison, Condition, Not, Op, Or
 from kg.normalise import escape_glob
@@ -36,12 +34,12 @@ from .elastic_tree import (
     Literal,
     LiteralRules,
     ParsedQuery,
+    QueryParser,
     all_of,
     any_of,
     first_field,
     glob_or_eq,
     negate,
-    syntax_error,
 )
 
 GRAMMAR = r"""
@@ -370,15 +368,9 @@ def _compare_call(call: Call, op: str, right: object) -> Condition | None:
     return _field_literal(found.name, op, right, **extra)
 
 
-@cache
-def _parser() -> Lark:
-    return Lark(GRAMMAR, parser="lalr", transformer=_Builder(), maybe_placeholders=False)
+_PARSER = QueryParser(GRAMMAR, _Builder)
 
 
 def parse(query: str) -> ParsedQuery:
     """One EQL query; raises QuerySyntaxError naming the line and column."""
-    try:
-        # typed as returning a Tree, but an inline transformer's result comes back instead
-        return cast(ParsedQuery, _parser().parse(query))
-    except UnexpectedInput as exc:
-        raise syntax_error(exc) from None
+    return _PARSER(query)

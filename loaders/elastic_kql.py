@@ -15,22 +15,20 @@ KQL comparison as case-insensitive, the common reading in the corpora.
 from __future__ import annotations
 
 import re
-from functools import cache
-from typing import Any, cast
+from typing import Any
 
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedInput
+from lark import Token, Transformer
 
 from kg.model import And, Comparison, Condition, Not, Op, Or
 
 from .elastic_tree import (
     ParsedQuery,
+    QueryParser,
     all_of,
     any_of,
     glob_or_eq,
     negate,
     prefix_fields,
-    syntax_error,
 )
 
 GRAMMAR = r"""
@@ -184,15 +182,9 @@ def _bind_all(tree: object) -> Condition | None:
     return tree if isinstance(tree, Comparison | And | Or | Not) else None
 
 
-@cache
-def _parser() -> Lark:
-    return Lark(GRAMMAR, parser="lalr", transformer=_Builder(), maybe_placeholders=False)
+_PARSER = QueryParser(GRAMMAR, _Builder)
 
 
 def parse(query: str) -> ParsedQuery:
     """One KQL query; raises QuerySyntaxError naming the line and column."""
-    try:
-        # typed as returning a Tree, but an inline transformer's result comes back instead
-        return cast(ParsedQuery, _parser().parse(query))
-    except UnexpectedInput as exc:
-        raise syntax_error(exc) from None
+    return _PARSER(query)

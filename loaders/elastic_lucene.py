@@ -12,22 +12,20 @@ rather than as a search for the word "or".  Matching is recorded as case-insensi
 from __future__ import annotations
 
 import re
-from functools import cache
-from typing import Any, cast
+from typing import Any
 
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedInput
+from lark import Token, Transformer
 
 from kg.model import Comparison, Condition, Op
 
 from .elastic_tree import (
     ParsedQuery,
+    QueryParser,
     all_of,
     any_of,
     backslash_glob,
     glob_or_eq,
     negate,
-    syntax_error,
 )
 
 GRAMMAR = r"""
@@ -150,15 +148,9 @@ def _is_token(item: object) -> bool:
     return isinstance(item, Token)
 
 
-@cache
-def _parser() -> Lark:
-    return Lark(GRAMMAR, parser="lalr", transformer=_Builder(), maybe_placeholders=False)
+_PARSER = QueryParser(GRAMMAR, _Builder)
 
 
 def parse(query: str) -> ParsedQuery:
     """One Lucene query; raises QuerySyntaxError naming the line and column."""
-    try:
-        # typed as returning a Tree, but an inline transformer's result comes back instead
-        return cast(ParsedQuery, _parser().parse(query))
-    except UnexpectedInput as exc:
-        raise syntax_error(exc) from None
+    return _PARSER(query)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict, Unpack
+from typing import Any, TypedDict, Unpack, cast
 
+from lark import Lark, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from kg.errors import KgError
@@ -85,6 +86,33 @@ def syntax_error(
     else:
         reason = type(exc).__name__
     return QuerySyntaxError(reason, line, column)
+
+
+class QueryParser:
+    """A query language's lark LALR parser, built on first use, not at import.
+
+    Calling it parses one whole query into a :class:`ParsedQuery`; a syntax error
+    becomes a :class:`QuerySyntaxError` naming the line and column.
+    """
+
+    def __init__(self, grammar: str, builder: Callable[[], Transformer[Any, Any]]) -> None:
+        self._grammar = grammar
+        self._builder = builder
+        self._lark: Lark | None = None
+
+    def __call__(self, query: str) -> ParsedQuery:
+        if self._lark is None:
+            self._lark = Lark(
+                self._grammar,
+                parser="lalr",
+                transformer=self._builder(),
+                maybe_placeholders=False,
+            )
+        try:
+            # typed as returning a Tree, but an inline transformer's result comes back instead
+            return cast(ParsedQuery, self._lark.parse(query))
+        except UnexpectedInput as exc:
+            raise syntax_error(exc) from None
 
 
 def all_of(children: Sequence[Condition | None]) -> Condition | None:
