@@ -9,16 +9,15 @@ Neo4j's batched UNWIND).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from kg import conditions, schema
 from kg.model import AttackRecords, Comparison, EventLink, EventRecord, RuleRecord
 from kg.normalise import Check, canonical_field, normalise
 from kg.sources import Pin
-from kg.stores.base import GraphStore
+from kg.stores.base import ColumnStore, GraphStore
 
 log = logging.getLogger(__name__)
 
@@ -64,26 +63,6 @@ def _rel_columns(spec: schema.RelType) -> _RelColumns:
 
 
 _REL_COLUMNS = {spec.name: _rel_columns(spec) for spec in schema.RELS}
-
-
-@runtime_checkable
-class ColumnStore(Protocol):
-    """A store that also takes whole columns, in schema order (the embedded store's COPY).
-
-    Columns skip the dict per row that :meth:`GraphStore.write_rels` takes; list
-    properties may come as tuples.  Relationship columns start with the source and
-    target keys.  A batch is written inside :meth:`bulk`.
-    """
-
-    def bulk(self) -> AbstractContextManager[None]:
-        """Around a whole batch of writes."""
-        ...
-
-    def write_node_columns(self, label: str, columns: Sequence[Sequence[Any]]) -> None: ...
-
-    def write_rel_columns(
-        self, rel_type: str, src_label: str, dst_label: str, columns: Sequence[Sequence[Any]]
-    ) -> None: ...
 
 
 @dataclass

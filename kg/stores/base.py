@@ -1,9 +1,10 @@
-"""The one small interface both graph stores implement."""
+"""The one small interface both graph stores implement, and the bulk form the embedded one adds."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, runtime_checkable
 
 Row = dict[str, Any]
 
@@ -42,3 +43,23 @@ class GraphStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ColumnStore(Protocol):
+    """A store that also takes whole columns, in schema order (the embedded store's COPY).
+
+    Columns skip the dict per row that :meth:`GraphStore.write_rels` takes; list
+    properties may come as tuples.  Relationship columns start with the source and
+    target keys.  A batch is written inside :meth:`bulk`.
+    """
+
+    def bulk(self) -> AbstractContextManager[None]:
+        """Around a whole batch of writes."""
+        ...
+
+    def write_node_columns(self, label: str, columns: Sequence[Sequence[Any]]) -> None: ...
+
+    def write_rel_columns(
+        self, rel_type: str, src_label: str, dst_label: str, columns: Sequence[Sequence[Any]]
+    ) -> None: ...
