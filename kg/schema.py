@@ -238,7 +238,7 @@ RELS: tuple[RelType, ...] = (
     RelType(
         "ANALYTIC_EVENT",
         (("Analytic", "Event"),),
-        (("name", STRING), ("channel", STRING)),
+        (("via", STRING),),  # the log-source reference, "<name> <channel>"
     ),
     RelType("CORRELATES", (("Rule", "Rule"),)),
     RelType("FROM_SOURCE", (("Rule", "Source"),)),
@@ -252,4 +252,4 @@ NODE_BY_LABEL = {node.label: node for node in NODES}
 REL_BY_NAME = {rel.name: rel for rel in RELS}
 
 #: Bumped whenever NODES or RELS change, so that an old database is rebuilt.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"

@@ -463,7 +463,7 @@ def add_analytic_events(
     for link in links:
         if batch.has_node("Event", link.event_key):
             by_analytic.setdefault(link.source, []).append(link)
-            batch.rel("ANALYTIC_EVENT", link.source, link.event_key, name=link.via, channel="")
+            batch.rel("ANALYTIC_EVENT", link.source, link.event_key, via=link.via)
     for ds in attack.detection_strategies:
         for an_id in ds.analytics:
             for link in by_analytic.get(an_id, ()):

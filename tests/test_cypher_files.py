@@ -295,7 +295,7 @@ RELS: list[tuple[str, str, str, list[dict[str, Any]]]] = [
         "ANALYTIC_EVENT",
         "Analytic",
         "Event",
-        edge_rows("ANALYTIC_EVENT", ("AN0001", "sysmon:1"), name="Process Creation", channel="1"),
+        edge_rows("ANALYTIC_EVENT", ("AN0001", "sysmon:1"), via="WinEventLog:Sysmon EventCode=1"),
     ),
     ("CORRELATES", "Rule", "Rule", edge_rows("CORRELATES", ("sigma:r1", "sigma:r2"))),
     (
