@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any, NamedTuple
@@ -61,28 +60,14 @@ def table(vendor: str) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
-@dataclass
-class _LastCatalogue:
-    catalogue: object = None
-    keys: frozenset[str] = frozenset()
-
-
-_last_catalogue = _LastCatalogue()
-
-
 def catalogue_keys(catalogue: Catalogue) -> Collection[str]:
     """Event keys of a catalogue given as records, a key→record mapping or a set of keys.
 
-    The build passes the same record list for every rule, so the key set of the last list seen
-    is kept rather than rebuilt per rule.
+    The build passes the set of keys once made; a record list is turned into keys per call.
     """
     if isinstance(catalogue, (Mapping, set, frozenset)):
         return catalogue
-    if _last_catalogue.catalogue is catalogue:
-        return _last_catalogue.keys
-    keys = frozenset(ev.key if isinstance(ev, EventRecord) else str(ev) for ev in catalogue)
-    _last_catalogue.catalogue, _last_catalogue.keys = catalogue, keys
-    return keys
+    return frozenset(ev.key if isinstance(ev, EventRecord) else str(ev) for ev in catalogue)
 
 
 def event_key(provider: str, event_id: str) -> str:
